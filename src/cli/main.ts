@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/** The `berth` command line. */
+import { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { serve } from './serve.js';
+
+const program = new Command();
+program.name('berth').description('A lightweight OCI registry for edge clusters');
+
+program
+  .command('serve')
+  .description('run the registry')
+  .option('--listen <host:port>', 'address to listen on (default 0.0.0.0:5000)')
+  .option('--root <dir>', 'data root (default ./storage)')
+  .option('--config <file>', 'YAML or JSON configuration file')
+  .action(async (opts: { listen?: string; root?: string; config?: string }) => {
+    const config = await loadConfig(opts.config);
+    if (opts.listen) config.http.listen = opts.listen;
+    if (opts.root) config.storage.root = opts.root;
+    await serve(config);
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`berth: config: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`berth: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+/**
+ * berth's configuration: defaults that need no file, a YAML or JSON file (same schema), then flags.
+ * An unknown or ill-typed key is an error naming its place, at start-up.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+
+export interface BerthConfig {
+  http: { listen: string; externalUrl?: string };
+  storage: { root: string; fsync: boolean; delete: { enabled: boolean } };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export const DEFAULT_CONFIG: BerthConfig = {
+  http: { listen: '0.0.0.0:5000' },
+  storage: { root: './storage', fsync: true, delete: { enabled: true } },
+  log: { level: 'info' },
+};
+
+type Shape = { [k: string]: Shape | 'string' | 'boolean' | readonly string[] };
+const SHAPE: Shape = {
+  http: { listen: 'string', externalUrl: 'string' },
+  storage: { root: 'string', fsync: 'boolean', delete: { enabled: 'boolean' } },
+  log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+};
+
+export class ConfigError extends Error {}
+
+function check(value: unknown, shape: Shape, where: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where || 'config'}: must be a map`);
+  for (const [k, v] of Object.entries(value)) {
+    const place = where ? `${where}.${k}` : k;
+    const want = shape[k];
+    if (want === undefined) throw new ConfigError(`${place}: unknown key`);
+    if (want === 'string' || want === 'boolean') {
+      if (typeof v !== want) throw new ConfigError(`${place}: must be a ${want}`);
+    } else if (Array.isArray(want)) {
+      if (typeof v !== 'string' || !want.includes(v)) throw new ConfigError(`${place}: must be one of ${want.join(', ')}`);
+    } else {
+      check(v, want as Shape, place);
+    }
+  }
+}
+
+function merge<T>(base: T, over: unknown): T {
+  if (typeof over !== 'object' || over === null) return base;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = typeof b === 'object' && b !== null && typeof v === 'object' && v !== null ? merge(b, v) : v;
+  }
+  return out as T;
+}
+
+export function parseConfig(text: string, source: string): BerthConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {}; // YAML is a superset of JSON: one parser reads both
+  } catch (err) {
+    throw new ConfigError(`${source}: ${(err as Error).message}`);
+  }
+  check(raw, SHAPE, '');
+  return merge(DEFAULT_CONFIG, raw);
+}
+
+export async function loadConfig(file?: string): Promise<BerthConfig> {
+  if (!file) return structuredClone(DEFAULT_CONFIG);
+  return parseConfig(await readFile(file, 'utf8'), file);
+}
+
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT`. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${listen}`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}

@@ -1,0 +1,70 @@
+/**
+ * buildApp(deps): the Fastify application as a function of its dependencies. It never listens;
+ * src/cli/serve.ts does, and tests use app.inject() or listen on 127.0.0.1 themselves.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Registry } from '../registry/registry.js';
+import { sendError } from './errors.js';
+import { match, type V2Route } from './router.js';
+import { Urls } from './urls.js';
+import { blobRoutes } from './routes/blobs.js';
+import { uploadRoutes } from './routes/uploads.js';
+import { manifestRoutes } from './routes/manifests.js';
+import { listingRoutes } from './routes/listings.js';
+
+export interface AppDeps {
+  registry: Registry;
+  /** Absolute base of the URLs berth hands out, when it sits behind an ingress. */
+  externalUrl?: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+const V2_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'] as const;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    disableRequestLogging: true,
+    exposeHeadRoutes: false,
+    maxParamLength: 8192,
+    // Uploads can be long: no Fastify-level request timeout (issue: slow-client limits in ops/).
+    requestTimeout: 0,
+  });
+  const urls = new Urls(deps.externalUrl?.replace(/\/+$/, '') ?? '');
+
+  // distribution-spec "API Version Check": every response carries the version header.
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, Object.assign(new Error(`no such endpoint: ${request.method} ${request.url.slice(0, 200)}`), { statusCode: 404 })),
+  );
+
+  const routes: V2Route[] = [
+    ...listingRoutes(deps.registry, urls),
+    ...uploadRoutes(deps.registry, urls),
+    blobRoutes(deps.registry),
+    manifestRoutes(deps.registry, urls),
+  ];
+
+  await app.register(async (v2) => {
+    // Bodies under /v2/ are streams the handlers read themselves (blobs) or bound (manifests):
+    // no parser may buffer them first.
+    v2.removeAllContentTypeParsers();
+    v2.addContentTypeParser('*', (_request, _payload, done) => done(null));
+    const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+      const { method, ctx } = match(routes, request);
+      return method.handler(request, reply, ctx);
+    };
+    v2.route({ method: [...V2_METHODS], url: '/v2', handler });
+    v2.route({ method: [...V2_METHODS], url: '/v2/*', handler });
+  });
+  return app;
+}

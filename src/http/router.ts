@@ -1,0 +1,65 @@
+/**
+ * Routing of /v2/ (distribution-spec v1.1 "Endpoints", end-1 to end-13). Repository names contain
+ * slashes, so one wildcard route hands every /v2/ request to this table, which matches the raw
+ * path from its end (the name is everything before the last `/manifests/`, `/blobs/`, ...), then
+ * validates the name before any handler runs.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../oci/errors.js';
+import { checkName } from '../oci/names.js';
+import { rawPath, query } from './request.js';
+
+export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+
+/** What a request does to its repository; the auth layer checks it. */
+export type Action = 'pull' | 'push' | 'delete' | 'catalog' | 'ping';
+
+export interface RouteContext {
+  /** The repository name (validated), or '' for /v2/ and /v2/_catalog. */
+  name: string;
+  /** The last path segment (a reference, digest or session id), percent-decoded. */
+  ref: string;
+  query: URLSearchParams;
+}
+
+export type Handler = (request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) => Promise<unknown>;
+
+export interface RouteMethod {
+  action: Action;
+  handler: Handler;
+}
+
+export interface V2Route {
+  /** Matched against the raw path; group 1 is the name, group 2 (when present) the last segment. */
+  pattern: RegExp;
+  hasName: boolean;
+  methods: Partial<Record<Method, RouteMethod>>;
+}
+
+export interface Matched {
+  route: V2Route;
+  method: RouteMethod;
+  ctx: RouteContext;
+}
+
+export function match(routes: V2Route[], request: FastifyRequest): Matched {
+  const path = rawPath(request);
+  for (const route of routes) {
+    const m = route.pattern.exec(path);
+    if (!m) continue;
+    const method = route.methods[request.method as Method];
+    if (!method) throw new RegistryError('UNSUPPORTED', `${request.method} is not supported on this endpoint`, { status: 405 });
+    const name = route.hasName ? checkName(m[1]!) : '';
+    const last = route.hasName ? m[2] : m[1];
+    let ref = '';
+    if (last !== undefined) {
+      try {
+        ref = decodeURIComponent(last);
+      } catch {
+        throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the path');
+      }
+    }
+    return { route, method, ctx: { name, ref, query: query(request) } };
+  }
+  throw new RegistryError('NAME_UNKNOWN', `no such endpoint: ${path.slice(0, 200)}`, { status: 404 });
+}

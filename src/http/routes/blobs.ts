@@ -1,0 +1,61 @@
+/** end-2 (GET/HEAD /v2/<name>/blobs/<digest>) and end-10 (DELETE). */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from '../../registry/registry.js';
+import type { RouteContext, V2Route } from '../router.js';
+import { byteRange } from '../request.js';
+
+export function blobRoutes(registry: Registry): V2Route {
+  async function head(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+    const { digest, size } = await registry.blobs.stat(ctx.name, ctx.ref);
+    return reply
+      .code(200)
+      .headers({
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(size),
+        'Docker-Content-Digest': digest.value,
+        'Accept-Ranges': 'bytes',
+        ETag: `"${digest.value}"`,
+      })
+      .send();
+  }
+
+  async function get(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+    const { digest, blob } = await registry.blobs.open(ctx.name, ctx.ref);
+    let range;
+    try {
+      range = byteRange(request, blob.size);
+    } catch (err) {
+      await blob.close();
+      throw err;
+    }
+    reply.headers({
+      'Content-Type': 'application/octet-stream',
+      'Docker-Content-Digest': digest.value,
+      'Accept-Ranges': 'bytes',
+      ETag: `"${digest.value}"`,
+      'Cache-Control': 'max-age=31536000',
+    });
+    if (!range) {
+      reply.header('Content-Length', String(blob.size));
+      return reply.code(200).send(blob.stream());
+    }
+    reply.header('Content-Length', String(range.end - range.start + 1));
+    reply.header('Content-Range', `bytes ${range.start}-${range.end}/${blob.size}`);
+    return reply.code(206).send(blob.stream(range.start, range.end));
+  }
+
+  async function del(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+    await registry.blobs.delete(ctx.name, ctx.ref);
+    return reply.code(202).header('Content-Length', '0').send();
+  }
+
+  return {
+    pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
+    hasName: true,
+    methods: {
+      GET: { action: 'pull', handler: get },
+      HEAD: { action: 'pull', handler: head },
+      DELETE: { action: 'delete', handler: del },
+    },
+  };
+}

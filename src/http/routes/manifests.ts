@@ -1,0 +1,58 @@
+/** end-3 (GET/HEAD), end-7 (PUT) and end-9 (DELETE) of /v2/<name>/manifests/<reference>. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Registry } from '../../registry/registry.js';
+import type { ManifestRecord } from '../../index/metadata.js';
+import type { RouteContext, V2Route } from '../router.js';
+import { header, readBounded } from '../request.js';
+import type { Urls } from '../urls.js';
+
+function describe(reply: FastifyReply, record: ManifestRecord) {
+  return reply.code(200).headers({
+    'Content-Type': record.mediaType,
+    'Content-Length': String(record.size),
+    'Docker-Content-Digest': record.digest,
+    ETag: `"${record.digest}"`,
+  });
+}
+
+export function manifestRoutes(registry: Registry, urls: Urls): V2Route {
+  const manifests = registry.manifests;
+
+  async function head(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+    return describe(reply, await manifests.resolve(ctx.name, ctx.ref)).send();
+  }
+
+  async function get(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+    const { record, blob } = await manifests.open(ctx.name, ctx.ref);
+    return describe(reply, record).send(blob.stream());
+  }
+
+  async function put(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+    const bytes = await readBounded(request, registry.options.maxManifestBytes, () => manifests.tooLarge());
+    const record = await manifests.put(ctx.name, ctx.ref, header(request, 'content-type'), bytes);
+    reply.headers({
+      Location: urls.manifest(ctx.name, record.digest),
+      'Docker-Content-Digest': record.digest,
+      'Content-Length': '0',
+    });
+    // spec "Pushing Manifests with Subject": tells the client the referrers API is supported.
+    if (record.subject) reply.header('OCI-Subject', record.subject);
+    return reply.code(201).send();
+  }
+
+  async function del(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+    await manifests.delete(ctx.name, ctx.ref);
+    return reply.code(202).header('Content-Length', '0').send();
+  }
+
+  return {
+    pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+    hasName: true,
+    methods: {
+      GET: { action: 'pull', handler: get },
+      HEAD: { action: 'pull', handler: head },
+      PUT: { action: 'push', handler: put },
+      DELETE: { action: 'delete', handler: del },
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The one owner of the LevelDB key schema. Keys are UTF-8 strings whose parts are joined by NUL,
+ * which no repository name, tag or digest can contain, so each prefix scan is exact and LevelDB's
+ * byte order is the lexical order the spec asks of `tags/list` and `_catalog`.
+ *
+ *   R \0 <repo>                              -> {createdAt}            the catalog
+ *   B \0 <repo> \0 <digest>                  -> {size, linkedAt}       blobs a repository may read
+ *   b \0 <digest> \0 <repo>                  -> ''                     reverse: repositories linking a blob
+ *   M \0 <repo> \0 <digest>                  -> ManifestRecord         manifests of a repository
+ *   T \0 <repo> \0 <tag>                     -> <digest>               tags
+ *   t \0 <repo> \0 <digest> \0 <tag>         -> ''                     reverse: tags of a manifest
+ *   F \0 <repo> \0 <subject> \0 <digest>     -> Descriptor             referrers of a subject
+ *   U \0 <uuid>                              -> UploadRecord           blob-upload sessions
+ */
+const SEP = '\u0000';
+/** Sorts after every character a name, tag or digest may hold: the end of a prefix range. */
+export const END = '\uffff';
+
+export const keys = {
+  repo: (repo: string) => `R${SEP}${repo}`,
+  repoPrefix: () => `R${SEP}`,
+  blobLink: (repo: string, digest: string) => `B${SEP}${repo}${SEP}${digest}`,
+  blobLinkPrefix: (repo: string) => `B${SEP}${repo}${SEP}`,
+  blobRepo: (digest: string, repo: string) => `b${SEP}${digest}${SEP}${repo}`,
+  blobRepoPrefix: (digest: string) => `b${SEP}${digest}${SEP}`,
+  manifest: (repo: string, digest: string) => `M${SEP}${repo}${SEP}${digest}`,
+  manifestPrefix: (repo: string) => `M${SEP}${repo}${SEP}`,
+  tag: (repo: string, tag: string) => `T${SEP}${repo}${SEP}${tag}`,
+  tagPrefix: (repo: string) => `T${SEP}${repo}${SEP}`,
+  tagOf: (repo: string, digest: string, tag: string) => `t${SEP}${repo}${SEP}${digest}${SEP}${tag}`,
+  tagOfPrefix: (repo: string, digest: string) => `t${SEP}${repo}${SEP}${digest}${SEP}`,
+  referrer: (repo: string, subject: string, digest: string) => `F${SEP}${repo}${SEP}${subject}${SEP}${digest}`,
+  referrerPrefix: (repo: string, subject: string) => `F${SEP}${repo}${SEP}${subject}${SEP}`,
+  upload: (id: string) => `U${SEP}${id}`,
+  uploadPrefix: () => `U${SEP}`,
+};
+
+/** The part of a key after its prefix. */
+export function suffix(key: string, prefix: string): string {
+  return key.slice(prefix.length);
+}

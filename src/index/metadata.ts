@@ -1,0 +1,70 @@
+/**
+ * The metadata index's narrow interfaces. One implementation today (LevelDB, level-index.ts); each
+ * must pass test/shared/index-suite.ts. Callers serialise writes to one repository (see
+ * registry/locks.ts); every multi-key change is one atomic batch.
+ */
+import type { Descriptor } from '../oci/manifest.js';
+
+export interface ManifestRecord {
+  digest: string;
+  mediaType: string;
+  size: number;
+  /** Blobs (config, layers) and child manifests it references; GC marks through these. */
+  blobs: string[];
+  manifests: string[];
+  subject?: string;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+  pushedAt: number;
+}
+
+export interface UploadRecord {
+  id: string;
+  repo: string;
+  /** Bytes acknowledged so far (202 sent); the session file is cut back to this after a crash. */
+  offset: number;
+  startedAt: number;
+}
+
+export interface Page {
+  after?: string;
+  limit: number;
+}
+
+export interface RepositoryIndex {
+  listRepositories(page: Page): Promise<string[]>;
+  repositoryExists(repo: string): Promise<boolean>;
+}
+
+export interface BlobLinkIndex {
+  blobLink(repo: string, digest: string): Promise<{ size: number } | undefined>;
+  linkBlob(repo: string, digest: string, size: number): Promise<void>;
+  unlinkBlob(repo: string, digest: string): Promise<boolean>;
+  /** Repositories that link `digest`, in lexical order. */
+  reposWithBlob(digest: string, limit: number): Promise<string[]>;
+}
+
+export interface ManifestIndex {
+  manifest(repo: string, digest: string): Promise<ManifestRecord | undefined>;
+  /** Records a manifest, and points `tag` at it when given; links the repository into the catalog. */
+  putManifest(repo: string, record: ManifestRecord, referrer: Descriptor | undefined, tag?: string): Promise<void>;
+  /** Removes a manifest, every tag pointing at it and its referrer entry; returns false if absent. */
+  deleteManifest(repo: string, digest: string): Promise<boolean>;
+  listReferrers(repo: string, subject: string): Promise<Descriptor[]>;
+}
+
+export interface TagIndex {
+  tag(repo: string, tag: string): Promise<string | undefined>;
+  listTags(repo: string, page: Page): Promise<string[]>;
+  deleteTag(repo: string, tag: string): Promise<boolean>;
+}
+
+export interface UploadIndex {
+  upload(id: string): Promise<UploadRecord | undefined>;
+  putUpload(record: UploadRecord): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+}
+
+export interface MetadataIndex extends RepositoryIndex, BlobLinkIndex, ManifestIndex, TagIndex, UploadIndex {
+  close(): Promise<void>;
+}

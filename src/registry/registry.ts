@@ -1,0 +1,51 @@
+/**
+ * The registry's use cases, free of HTTP: what the OCI distribution spec asks of a registry, over a
+ * BlobStore, an UploadStore and a MetadataIndex. Permission checks happen at the HTTP edge; the
+ * services trust their callers.
+ */
+import type { BlobStore, UploadStore } from '../storage/blobstore.js';
+import type { MetadataIndex } from '../index/metadata.js';
+import { BlobService } from './blobs.js';
+import { UploadService } from './uploads.js';
+import { ManifestService } from './manifests.js';
+import { ListingService } from './listings.js';
+import { KeyedMutex } from './locks.js';
+
+export interface RegistryOptions {
+  /** DELETE of manifests, tags and blobs; UNSUPPORTED (405) when off. */
+  deleteEnabled: boolean;
+  /** Largest manifest a PUT may carry (the spec suggests registries accept at least 4 MiB). */
+  maxManifestBytes: number;
+  /** Largest page `tags/list` and `_catalog` answer with; larger `n` are clamped (spec: "MAY return fewer"). */
+  maxPageSize: number;
+}
+
+export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
+  deleteEnabled: true,
+  maxManifestBytes: 4 * 1024 * 1024,
+  maxPageSize: 10_000,
+};
+
+export interface RegistryDeps {
+  blobs: BlobStore;
+  uploads: UploadStore;
+  index: MetadataIndex;
+  options: RegistryOptions;
+}
+
+export class Registry {
+  readonly blobs: BlobService;
+  readonly uploads: UploadService;
+  readonly manifests: ManifestService;
+  readonly listings: ListingService;
+  readonly options: RegistryOptions;
+
+  constructor(deps: RegistryDeps) {
+    const repoLocks = new KeyedMutex();
+    this.options = deps.options;
+    this.blobs = new BlobService(deps.blobs, deps.index, deps.options);
+    this.uploads = new UploadService(deps.blobs, deps.uploads, deps.index);
+    this.manifests = new ManifestService(deps.blobs, deps.index, deps.options, repoLocks);
+    this.listings = new ListingService(deps.index, deps.options);
+  }
+}

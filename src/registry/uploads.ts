@@ -1,0 +1,185 @@
+/**
+ * Pushing blobs (distribution-spec v1.1 "Pushing blobs"): sessions (POST, PATCH, PUT, GET, DELETE),
+ * monolithic uploads (POST ?digest=) and cross-repository mounts (POST ?mount=&from=).
+ *
+ * Commit is a named sequence: bytes hashed while written → verified against the digest → moved
+ * into the content store → linked into the repository → the session removed.
+ */
+import { randomUUID } from 'node:crypto';
+import { RegistryError } from '../oci/errors.js';
+import { parseDigest, type Digest } from '../oci/digest.js';
+import { isValidName } from '../oci/names.js';
+import type { BlobStore, ByteSource, UploadStore } from '../storage/blobstore.js';
+import type { BlobLinkIndex, UploadIndex, UploadRecord } from '../index/metadata.js';
+import { KeyedMutex } from './locks.js';
+
+export interface UploadState {
+  id: string;
+  repo: string;
+  /** Bytes received so far. */
+  offset: number;
+}
+
+/** A chunk's declared position: `Content-Range: <start>-<end>` (inclusive). */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+export interface Chunk {
+  body: ByteSource;
+  range?: ChunkRange;
+  /** Content-Length, when the client sent one (chunked transfer encoding has none). */
+  length?: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export class UploadService {
+  private readonly sessions = new KeyedMutex();
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly data: UploadStore,
+    private readonly index: BlobLinkIndex & UploadIndex,
+  ) {}
+
+  async start(repo: string): Promise<UploadState> {
+    const id = randomUUID();
+    await this.data.create(id);
+    await this.index.putUpload({ id, repo, offset: 0, startedAt: Date.now() });
+    return { id, repo, offset: 0 };
+  }
+
+  /** POST ?digest= with the whole blob as its body. */
+  async monolithic(repo: string, digest: string, body: ByteSource, length?: number): Promise<{ digest: Digest; size: number }> {
+    const d = parseDigest(digest);
+    const { size } = await this.store.ingest(body, d, length);
+    await this.index.linkBlob(repo, d.value, size);
+    return { digest: d, size };
+  }
+
+  /**
+   * POST ?mount=&from=: links a blob the client may already read into `repo`. Without `from`
+   * (spec v1.1) any repository holding the blob that `canRead` allows will do. Returns undefined when
+   * the mount cannot be done, and the caller opens a session instead, as the spec asks.
+   */
+  async mount(
+    repo: string,
+    digest: string,
+    from: string | undefined,
+    canRead: (repo: string) => boolean | Promise<boolean> = () => true,
+  ): Promise<{ digest: Digest; size: number } | undefined> {
+    const d = parseDigest(digest);
+    let source: string | undefined;
+    if (from !== undefined) {
+      if (isValidName(from) && (await this.index.blobLink(from, d.value)) && (await canRead(from))) source = from;
+    } else {
+      for (const r of await this.index.reposWithBlob(d.value, 16)) {
+        if (await canRead(r)) {
+          source = r;
+          break;
+        }
+      }
+    }
+    if (source === undefined) return undefined;
+    const s = await this.store.stat(d);
+    if (!s) return undefined;
+    await this.index.linkBlob(repo, d.value, s.size);
+    return { digest: d, size: s.size };
+  }
+
+  status(repo: string, id: string): Promise<UploadState> {
+    return this.sessions.run(id, async () => toState(await this.load(repo, id)));
+  }
+
+  /** PATCH: appends a chunk, which must start at the current offset when it declares a range. */
+  append(repo: string, id: string, chunk: Chunk): Promise<UploadState> {
+    return this.sessions.run(id, async () => {
+      const rec = await this.load(repo, id);
+      rec.offset = await this.write(rec, chunk);
+      await this.index.putUpload(rec);
+      return toState(rec);
+    });
+  }
+
+  /** PUT ?digest=: appends the last chunk if any, verifies, and publishes the blob. */
+  complete(repo: string, id: string, digest: string, chunk: Chunk | undefined): Promise<{ digest: Digest; size: number }> {
+    const d = parseDigest(digest);
+    return this.sessions.run(id, async () => {
+      const rec = await this.load(repo, id);
+      const before = rec.offset;
+      if (chunk) rec.offset = await this.write(rec, chunk);
+      let size: number;
+      try {
+        ({ size } = await this.data.commit(id, d));
+      } catch (err) {
+        // A failed PUT leaves the session as it was before it, so the client may try again.
+        if (rec.offset !== before) await this.data.truncateTo(id, before);
+        throw err;
+      }
+      await this.index.linkBlob(repo, d.value, size);
+      await this.index.deleteUpload(id);
+      await this.data.remove(id);
+      return { digest: d, size };
+    });
+  }
+
+  cancel(repo: string, id: string): Promise<void> {
+    return this.sessions.run(id, async () => {
+      await this.load(repo, id);
+      await this.index.deleteUpload(id);
+      await this.data.remove(id);
+    });
+  }
+
+  private async write(rec: UploadRecord, chunk: Chunk): Promise<number> {
+    let expect = chunk.length;
+    if (chunk.range) {
+      const { start, end } = chunk.range;
+      if (start !== rec.offset || end < start) {
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ${start}-${end} does not continue the upload at ${rec.offset}`, {
+          status: 416,
+          headers: rangeHeaders(rec.offset),
+        });
+      }
+      const declared = end - start + 1;
+      if (expect !== undefined && expect !== declared) {
+        throw new RegistryError('SIZE_INVALID', `Content-Length ${expect} does not match Content-Range ${start}-${end}`, {
+          status: 416,
+          headers: rangeHeaders(rec.offset),
+        });
+      }
+      expect = declared;
+    }
+    return this.data.append(rec.id, chunk.body, expect);
+  }
+
+  /** The session's record, reconciled with its bytes on disk after a crash. */
+  private async load(repo: string, id: string): Promise<UploadRecord> {
+    const unknown = () => new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload unknown: ${id.slice(0, 64)}`);
+    if (!UUID.test(id)) throw unknown();
+    const rec = await this.index.upload(id);
+    if (!rec || rec.repo !== repo) throw unknown();
+    const size = await this.data.size(id);
+    if (size === undefined) {
+      await this.index.deleteUpload(id);
+      throw unknown();
+    }
+    if (size > rec.offset) await this.data.truncateTo(id, rec.offset); // an unacknowledged chunk
+    if (size < rec.offset) {
+      rec.offset = size; // acknowledged bytes lost with fsync off: the client resumes from here
+      await this.index.putUpload(rec);
+    }
+    return rec;
+  }
+}
+
+function toState(rec: UploadRecord): UploadState {
+  return { id: rec.id, repo: rec.repo, offset: rec.offset };
+}
+
+/** `Range: 0-<last byte>`, as distribution sends it (0-0 for an empty session). */
+export function rangeHeaders(offset: number): Record<string, string> {
+  return { Range: `0-${Math.max(offset - 1, 0)}` };
+}

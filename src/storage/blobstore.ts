@@ -1,0 +1,59 @@
+/**
+ * The blob store's narrow interfaces (after distribution's BlobStatter/Provider/Ingester/Deleter).
+ * One implementation today (filesystem, fs-blobstore.ts); each must pass test/shared/blobstore-suite.ts.
+ */
+import type { Readable } from 'node:stream';
+import type { Digest } from '../oci/digest.js';
+
+/** A request body or any other source of bytes, consumed once. */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+export interface OpenBlob {
+  readonly size: number;
+  /** A stream of bytes [start, end] (inclusive); the whole blob by default. Closes the blob when done. */
+  stream(start?: number, end?: number): Readable;
+  /** Releases the blob without streaming it. */
+  close(): Promise<void>;
+}
+
+export interface BlobStatter {
+  stat(d: Digest): Promise<{ size: number } | undefined>;
+}
+
+export interface BlobProvider {
+  open(d: Digest): Promise<OpenBlob | undefined>;
+}
+
+export interface BlobIngester {
+  /**
+   * Streams `body` into the store while hashing it; the blob is visible only once its digest equals
+   * `digest` and (when given) its length equals `size`. Throws DIGEST_INVALID / SIZE_INVALID and
+   * leaves nothing behind otherwise, or if the body fails midway.
+   */
+  ingest(body: ByteSource, digest: Digest, size?: number): Promise<{ size: number }>;
+  /** Stores bytes already in memory (manifests) under their digest. */
+  putBytes(bytes: Uint8Array, digest: Digest): Promise<void>;
+}
+
+export interface BlobDeleter {
+  delete(d: Digest): Promise<boolean>;
+}
+
+export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobDeleter {}
+
+/**
+ * Upload sessions' bytes. Appends are all-or-nothing: a body that fails midway is cut back off, so a
+ * session always holds exactly the chunks that were acknowledged.
+ */
+export interface UploadStore {
+  create(id: string): Promise<void>;
+  /** Bytes held so far, or undefined when there is no such session. */
+  size(id: string): Promise<number | undefined>;
+  /** Appends a body at the end; returns the new size. `maxBytes` caps the chunk. */
+  append(id: string, body: ByteSource, expectLength?: number): Promise<number>;
+  /** Verifies the session's bytes against `digest` and moves them into the blob store. */
+  commit(id: string, digest: Digest): Promise<{ size: number }>;
+  remove(id: string): Promise<void>;
+  /** Cuts a session back to `size` bytes: its last acknowledged length. */
+  truncateTo(id: string, size: number): Promise<void>;
+}

@@ -1,0 +1,100 @@
+/** The filesystem BlobStore: content-addressed files under <root>/blobs (see paths.ts). */
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { RegistryError } from '../oci/errors.js';
+import { digestOf, newHash, type Digest } from '../oci/digest.js';
+import type { ByteSource, BlobStore, OpenBlob } from './blobstore.js';
+import { DirMaker, isNotFound, publish, unlinkQuiet, type FsyncPolicy } from './fsync.js';
+import { StorePaths } from './paths.js';
+import { writeHashed } from './hashing-writer.js';
+
+export class FsBlobStore implements BlobStore {
+  readonly dirs = new DirMaker();
+
+  constructor(
+    readonly paths: StorePaths,
+    readonly policy: FsyncPolicy,
+  ) {}
+
+  /** `cleanTemp`: only the serving process may, since temp files belong to its requests. */
+  async init(opts: { cleanTemp: boolean }): Promise<void> {
+    await this.dirs.ensure(this.paths.blobsDir);
+    await this.dirs.ensure(this.paths.uploadsDir);
+    // Temp files left by a previous process belong to requests that can no longer finish.
+    if (opts.cleanTemp) await rm(this.paths.tmpDir, { recursive: true, force: true });
+    await this.dirs.ensure(this.paths.tmpDir);
+  }
+
+  async stat(d: Digest): Promise<{ size: number } | undefined> {
+    try {
+      const s = await stat(this.paths.blob(d));
+      return { size: s.size };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async open(d: Digest): Promise<OpenBlob | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(this.paths.blob(d), 'r');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const { size } = await fh.stat();
+    return {
+      size,
+      stream: (start?: number, end?: number) => fh.createReadStream({ start, end, autoClose: true }),
+      close: () => fh.close(),
+    };
+  }
+
+  async ingest(body: ByteSource, digest: Digest, size?: number): Promise<{ size: number }> {
+    const hash = newHash(digest.algorithm);
+    if (await this.stat(digest)) {
+      // Already stored: verify the body against the digest without writing it again.
+      const n = await writeHashed(body, undefined, 0, [hash], size);
+      checkDigest(digestOf(digest.algorithm, hash), digest);
+      return { size: n };
+    }
+    const tmp = this.paths.newTemp();
+    const fh = await open(tmp, 'wx');
+    let ok = false;
+    try {
+      const n = await writeHashed(body, fh, 0, [hash], size);
+      checkDigest(digestOf(digest.algorithm, hash), digest);
+      if (this.policy.fsync) await fh.sync();
+      await fh.close();
+      await publish(tmp, this.paths.blob(digest), this.dirs, this.policy);
+      ok = true;
+      return { size: n };
+    } finally {
+      if (!ok) {
+        await fh.close().catch(() => undefined);
+        await unlinkQuiet(tmp);
+      }
+    }
+  }
+
+  async putBytes(bytes: Uint8Array, digest: Digest): Promise<void> {
+    if (await this.stat(digest)) return;
+    await this.ingest([bytes], digest, bytes.length);
+  }
+
+  async delete(d: Digest): Promise<boolean> {
+    try {
+      await unlinkQuiet(this.paths.blob(d));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+}
+
+export function checkDigest(actual: Digest, expected: Digest): void {
+  if (actual.value !== expected.value) {
+    throw new RegistryError('DIGEST_INVALID', `content digest ${actual.value} does not match ${expected.value}`);
+  }
+}

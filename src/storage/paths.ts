@@ -1,0 +1,46 @@
+/**
+ * The one owner of berth's on-disk layout. Nothing else in berth joins paths under the root.
+ *
+ *   <root>/
+ *     blobs/<alg>/<hex[0:2]>/<hex>   content-addressed bytes of every blob and manifest, written once,
+ *                                    renamed into place only after size and digest were verified
+ *     uploads/<uuid>                 the bytes of one blob-upload session received so far
+ *     tmp/<random>                   monolithic uploads and manifests while they are written and hashed
+ *     index/                         the LevelDB metadata index (src/index/keys.ts draws its keys)
+ *
+ * Blobs are global: repositories own no bytes, only index entries that link them, so a blob pushed
+ * to many repositories is stored once.
+ */
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Digest } from '../oci/digest.js';
+
+export class StorePaths {
+  constructor(readonly root: string) {}
+
+  get blobsDir(): string {
+    return join(this.root, 'blobs');
+  }
+  get uploadsDir(): string {
+    return join(this.root, 'uploads');
+  }
+  get tmpDir(): string {
+    return join(this.root, 'tmp');
+  }
+  get indexDir(): string {
+    return join(this.root, 'index');
+  }
+
+  blobDir(d: Digest): string {
+    return join(this.root, 'blobs', d.algorithm, d.hex.slice(0, 2));
+  }
+  blob(d: Digest): string {
+    return join(this.blobDir(d), d.hex);
+  }
+  upload(id: string): string {
+    return join(this.root, 'uploads', id);
+  }
+  newTemp(): string {
+    return join(this.root, 'tmp', randomBytes(12).toString('hex'));
+  }
+}
