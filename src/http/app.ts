@@ -26,7 +26,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: deps.logger ?? false,
     disableRequestLogging: true,
     exposeHeadRoutes: false,
-    maxParamLength: 8192,
+    routerOptions: { maxParamLength: 8192 },
     // Uploads can be long: no Fastify-level request timeout (issue: slow-client limits in ops/).
     requestTimeout: 0,
   });

@@ -31,7 +31,8 @@ export function listingRoutes(registry: Registry, urls: Urls): V2Route[] {
     const artifactType = ctx.query.get('artifactType') ?? undefined;
     const result = await listings.referrers(ctx.name, ctx.ref, artifactType);
     if (result.filtered) reply.header('OCI-Filters-Applied', 'artifactType');
-    return reply.code(200).type(MT.ociIndex).send(JSON.stringify(result.index));
+    // A Buffer, so Fastify adds no charset: clients compare this media type exactly.
+    return reply.code(200).type(MT.ociIndex).send(Buffer.from(JSON.stringify(result.index)));
   }
 
   return [

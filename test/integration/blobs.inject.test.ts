@@ -1,0 +1,3 @@
+import { blobEndpointSuite } from '../shared/blob-endpoints.suite.js';
+
+blobEndpointSuite('inject');

@@ -1,0 +1,3 @@
+import { manifestEndpointSuite } from '../shared/manifest-endpoints.suite.js';
+
+manifestEndpointSuite('inject');
