@@ -1,0 +1,116 @@
+/**
+ * The contract every BlobStore + UploadStore pair must meet (after distribution's driver test
+ * suites). A new backend's test file is a few lines that run this against it.
+ */
+import { describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import type { BlobStore, UploadStore } from '../../src/storage/blobstore.js';
+import { parseDigest } from '../../src/oci/digest.js';
+import { RegistryError } from '../../src/oci/errors.js';
+
+export interface StoreUnderTest {
+  blobs: BlobStore;
+  uploads: UploadStore;
+  /** Files left in the store's scratch areas (temp and upload files). */
+  leftovers(): Promise<string[]>;
+}
+
+const dg = (b: Buffer, alg: 'sha256' | 'sha512' = 'sha256') => parseDigest(`${alg}:${createHash(alg).update(b).digest('hex')}`);
+
+async function readAll(s: NodeJS.ReadableStream): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of s) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
+
+async function* failing(first: Buffer): AsyncIterable<Uint8Array> {
+  yield first;
+  throw new Error('connection reset');
+}
+
+export function blobStoreSuite(name: string, make: () => Promise<StoreUnderTest>) {
+  describe(`BlobStore contract: ${name}`, () => {
+    it('ingests, stats, streams whole and by range, and deletes', async () => {
+      const s = await make();
+      const b = randomBytes(10_000);
+      const d = dg(b);
+      expect(await s.blobs.stat(d)).toBeUndefined();
+      expect(await s.blobs.ingest([b.subarray(0, 4000), b.subarray(4000)], d, b.length)).toEqual({ size: 10_000 });
+      expect(await s.blobs.stat(d)).toEqual({ size: 10_000 });
+      const o = (await s.blobs.open(d))!;
+      expect(o.size).toBe(10_000);
+      expect((await readAll(o.stream())).equals(b)).toBe(true);
+      const o2 = (await s.blobs.open(d))!;
+      expect((await readAll(o2.stream(100, 199))).equals(b.subarray(100, 200))).toBe(true);
+      expect(await s.blobs.delete(d)).toBe(true);
+      expect(await s.blobs.open(d)).toBeUndefined();
+      expect(await s.leftovers()).toEqual([]);
+    });
+
+    it('refuses a wrong digest or length and keeps nothing', async () => {
+      const s = await make();
+      const b = randomBytes(1000);
+      const other = dg(randomBytes(10));
+      await expect(s.blobs.ingest([b], other)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+      await expect(s.blobs.ingest([b], dg(b), 999)).rejects.toMatchObject({ code: 'SIZE_INVALID' });
+      await expect(s.blobs.ingest([b], dg(b), 1001)).rejects.toMatchObject({ code: 'SIZE_INVALID' });
+      expect(await s.blobs.stat(dg(b))).toBeUndefined();
+      expect(await s.blobs.stat(other)).toBeUndefined();
+      expect(await s.leftovers()).toEqual([]);
+    });
+
+    it('leaves nothing behind when the body fails midway', async () => {
+      const s = await make();
+      const b = randomBytes(5000);
+      await expect(s.blobs.ingest(failing(b), dg(b))).rejects.toThrow('connection reset');
+      expect(await s.blobs.stat(dg(b))).toBeUndefined();
+      expect(await s.leftovers()).toEqual([]);
+    });
+
+    it('verifies but does not rewrite a blob it already has', async () => {
+      const s = await make();
+      const b = randomBytes(100);
+      await s.blobs.ingest([b], dg(b));
+      await expect(s.blobs.ingest([randomBytes(100)], dg(b))).rejects.toBeInstanceOf(RegistryError);
+      expect(await s.blobs.ingest([b], dg(b))).toEqual({ size: 100 });
+      expect((await readAll((await s.blobs.open(dg(b)))!.stream())).equals(b)).toBe(true);
+    });
+
+    it('upload sessions: append, roll back a failed chunk, commit with sha256 and sha512', async () => {
+      const s = await make();
+      const b = randomBytes(3000);
+      await s.uploads.create('u1');
+      expect(await s.uploads.size('u1')).toBe(0);
+      expect(await s.uploads.append('u1', [b.subarray(0, 1000)])).toBe(1000);
+      await expect(s.uploads.append('u1', failing(b.subarray(1000, 1500)))).rejects.toThrow();
+      expect(await s.uploads.size('u1')).toBe(1000);
+      await expect(s.uploads.append('u1', [b.subarray(1000, 2000)], 999)).rejects.toMatchObject({ code: 'SIZE_INVALID' });
+      expect(await s.uploads.size('u1')).toBe(1000);
+      expect(await s.uploads.append('u1', [b.subarray(1000)])).toBe(3000);
+      await expect(s.uploads.commit('u1', dg(randomBytes(3)))).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+      expect(await s.uploads.commit('u1', dg(b))).toEqual({ size: 3000 });
+      expect((await readAll((await s.blobs.open(dg(b)))!.stream())).equals(b)).toBe(true);
+      await s.uploads.remove('u1');
+
+      const c = randomBytes(500);
+      await s.uploads.create('u2');
+      await s.uploads.append('u2', [c]);
+      expect(await s.uploads.commit('u2', dg(c, 'sha512'))).toEqual({ size: 500 });
+      expect(await s.blobs.stat(dg(c, 'sha512'))).toEqual({ size: 500 });
+      await s.uploads.remove('u2');
+      expect(await s.uploads.size('u2')).toBeUndefined();
+      expect(await s.leftovers()).toEqual([]);
+    });
+
+    it('upload sessions: truncateTo cuts back to the acknowledged length and the digest is recomputed', async () => {
+      const s = await make();
+      const b = randomBytes(2000);
+      await s.uploads.create('u3');
+      await s.uploads.append('u3', [b]);
+      await s.uploads.append('u3', [randomBytes(100)]);
+      await s.uploads.truncateTo('u3', 2000);
+      expect(await s.uploads.commit('u3', dg(b))).toEqual({ size: 2000 });
+      await s.uploads.remove('u3');
+    });
+  });
+}

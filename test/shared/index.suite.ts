@@ -1,0 +1,79 @@
+/** The contract every MetadataIndex must meet; a new backend runs this suite against itself. */
+import { describe, expect, it } from 'vitest';
+import type { ManifestRecord, MetadataIndex } from '../../src/index/metadata.js';
+
+const dig = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
+const rec = (n: number, extra: Partial<ManifestRecord> = {}): ManifestRecord => ({
+  digest: dig(n), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10, blobs: [], manifests: [], pushedAt: 1, ...extra,
+});
+
+export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
+  describe(`MetadataIndex contract: ${name}`, () => {
+    it('links blobs per repository and finds the repositories that hold one', async () => {
+      const ix = await make();
+      await ix.linkBlob('a', dig(1), 5);
+      await ix.linkBlob('b', dig(1), 5);
+      expect(await ix.blobLink('a', dig(1))).toMatchObject({ size: 5 });
+      expect(await ix.blobLink('c', dig(1))).toBeUndefined();
+      expect(await ix.reposWithBlob(dig(1), 10)).toEqual(['a', 'b']);
+      expect(await ix.unlinkBlob('a', dig(1))).toBe(true);
+      expect(await ix.unlinkBlob('a', dig(1))).toBe(false);
+      expect(await ix.reposWithBlob(dig(1), 10)).toEqual(['b']);
+      await ix.close();
+    });
+
+    it('keeps the catalog in lexical order and pages it by range', async () => {
+      const ix = await make();
+      const names = ['b', 'a/b', 'a', 'a-b', 'z/y/x', 'a/b/c'];
+      for (const n of names) await ix.linkBlob(n, dig(2), 1);
+      const sorted = [...names].sort();
+      expect(await ix.listRepositories({ limit: 100 })).toEqual(sorted);
+      expect(await ix.listRepositories({ limit: 2 })).toEqual(sorted.slice(0, 2));
+      expect(await ix.listRepositories({ after: sorted[1], limit: 3 })).toEqual(sorted.slice(2, 5));
+      expect(await ix.repositoryExists('a/b')).toBe(true);
+      expect(await ix.repositoryExists('a/b/c/d')).toBe(false);
+      await ix.close();
+    });
+
+    it('records manifests with tags, moves tags, and deletes a manifest with all its tags', async () => {
+      const ix = await make();
+      await ix.putManifest('r', rec(1), undefined, 'v1');
+      await ix.putManifest('r', rec(1), undefined, 'latest');
+      await ix.putManifest('r', rec(2), undefined, 'v2');
+      expect(await ix.tag('r', 'v1')).toBe(dig(1));
+      expect(await ix.listTags('r', { limit: 10 })).toEqual(['latest', 'v1', 'v2']);
+      await ix.putManifest('r', rec(2), undefined, 'latest'); // move
+      expect(await ix.deleteManifest('r', dig(1))).toBe(true);
+      expect(await ix.listTags('r', { limit: 10 })).toEqual(['latest', 'v2']);
+      expect(await ix.tag('r', 'latest')).toBe(dig(2));
+      expect(await ix.manifest('r', dig(1))).toBeUndefined();
+      expect(await ix.deleteManifest('r', dig(1))).toBe(false);
+      expect(await ix.deleteTag('r', 'v2')).toBe(true);
+      expect(await ix.deleteTag('r', 'v2')).toBe(false);
+      expect(await ix.manifest('r', dig(2))).toMatchObject({ digest: dig(2) });
+      expect(await ix.listTags('other', { limit: 10 })).toEqual([]);
+      await ix.close();
+    });
+
+    it('lists referrers of a subject per repository and forgets a deleted one', async () => {
+      const ix = await make();
+      const d = (n: number) => ({ mediaType: 'm', digest: dig(n), size: 1, artifactType: `t${n}` });
+      await ix.putManifest('r', rec(11, { subject: dig(10) }), d(11));
+      await ix.putManifest('r', rec(12, { subject: dig(10) }), d(12));
+      await ix.putManifest('q', rec(13, { subject: dig(10) }), d(13));
+      expect((await ix.listReferrers('r', dig(10))).map((x) => x.artifactType)).toEqual(['t11', 't12']);
+      await ix.deleteManifest('r', dig(11));
+      expect((await ix.listReferrers('r', dig(10))).map((x) => x.digest)).toEqual([dig(12)]);
+      await ix.close();
+    });
+
+    it('stores upload sessions', async () => {
+      const ix = await make();
+      await ix.putUpload({ id: 'u', repo: 'r', offset: 5, startedAt: 1 });
+      expect(await ix.upload('u')).toEqual({ id: 'u', repo: 'r', offset: 5, startedAt: 1 });
+      await ix.deleteUpload('u');
+      expect(await ix.upload('u')).toBeUndefined();
+      await ix.close();
+    });
+  });
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CONFIG, parseConfig, parseListen } from '../../../src/config/config.js';
+
+describe('config', () => {
+  it('merges a YAML file over the defaults', () => {
+    const c = parseConfig('storage:\n  root: /var/lib/berth\n', 'x.yaml');
+    expect(c.storage.root).toBe('/var/lib/berth');
+    expect(c.storage.fsync).toBe(true);
+    expect(c.http.listen).toBe(DEFAULT_CONFIG.http.listen);
+  });
+  it('reads JSON with the same schema', () => {
+    expect(parseConfig('{"http":{"listen":"127.0.0.1:6000"}}', 'x.json').http.listen).toBe('127.0.0.1:6000');
+  });
+  it.each([
+    ['storage:\n  rooot: /x\n', 'storage.rooot: unknown key'],
+    ['storage:\n  fsync: "yes"\n', 'storage.fsync: must be a boolean'],
+    ['log:\n  level: loud\n', 'log.level: must be one of'],
+    ['- a\n', 'config: must be a map'],
+  ])('names the bad key of %j', (text, msg) => {
+    expect(() => parseConfig(text, 'x.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(text, 'x.yaml')).toThrow(msg);
+  });
+  it('parses listen addresses', () => {
+    expect(parseListen('0.0.0.0:5000')).toEqual({ host: '0.0.0.0', port: 5000 });
+    expect(parseListen('[::1]:5001')).toEqual({ host: '::1', port: 5001 });
+    expect(parseListen(':5002')).toEqual({ host: '0.0.0.0', port: 5002 });
+    expect(() => parseListen('5000')).toThrow(ConfigError);
+    expect(() => parseListen('a:70000')).toThrow(ConfigError);
+  });
+});

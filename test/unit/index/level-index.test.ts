@@ -1,0 +1,11 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { indexSuite } from '../../shared/index.suite.js';
+import { LevelIndex } from '../../../src/index/level-index.js';
+
+indexSuite('LevelDB', async () => {
+  const ix = new LevelIndex(join(await mkdtemp(join(tmpdir(), 'berth-index-')), 'index'), true);
+  await ix.open();
+  return ix;
+});
