@@ -47,9 +47,9 @@ export function match(routes: V2Route[], request: FastifyRequest): Matched {
   for (const route of routes) {
     const m = route.pattern.exec(path);
     if (!m) continue;
+    const name = route.hasName ? checkName(m[1]!) : '';
     const method = route.methods[request.method as Method];
     if (!method) throw new RegistryError('UNSUPPORTED', `${request.method} is not supported on this endpoint`, { status: 405 });
-    const name = route.hasName ? checkName(m[1]!) : '';
     const last = route.hasName ? m[2] : m[1];
     let ref = '';
     if (last !== undefined) {

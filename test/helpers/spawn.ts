@@ -1,0 +1,76 @@
+/** Runs the real `berth serve` (dist/cli/main.js) as a child process on 127.0.0.1. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a ? res(a.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+export interface Berth {
+  url: string;
+  host: string;
+  root: string;
+  child: ChildProcess;
+  log(): string;
+  /** Resident set size now and at its peak (VmRSS, VmHWM), in bytes. */
+  memory(): Promise<{ rss: number; peak: number }>;
+  stop(): Promise<void>;
+}
+
+export async function spawnBerth(opts: { root?: string; args?: string[] } = {}): Promise<Berth> {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'berth-spawn-')));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [CLI, 'serve', '--listen', host, '--root', root, ...(opts.args ?? [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env },
+  });
+  let log = '';
+  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  const url = `http://${host}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`berth exited with ${child.exitCode}:\n${log}`);
+    try {
+      if ((await fetch(`${url}/v2/`)).ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error(`berth did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    host,
+    root,
+    child,
+    log: () => log,
+    async memory() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+      return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      if (!opts.root) await rm(root, { recursive: true, force: true });
+    },
+  };
+}

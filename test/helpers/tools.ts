@@ -1,0 +1,33 @@
+/** Real client tools for tests. A missing tool fails the test with a clear message; it never skips. */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** ../shared/tools beside the checkout (CI clones main with shared/ beside it). */
+export const SHARED_TOOLS = fileURLToPath(new URL('../../../shared/tools/', import.meta.url));
+
+export function requireTool(path: string, hint: string): string {
+  if (!existsSync(path)) throw new Error(`${path} is missing: ${hint}`);
+  return path;
+}
+
+export async function which(cmd: string, hint: string): Promise<string> {
+  try {
+    return (await run('sh', ['-c', `command -v ${cmd}`])).stdout.trim();
+  } catch {
+    throw new Error(`${cmd} is not installed: ${hint}`);
+  }
+}
+
+export async function sh(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<string> {
+  try {
+    const { stdout } = await run(cmd, args, { env: { ...process.env, ...opts.env }, timeout: opts.timeout ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}`);
+  }
+}
