@@ -1,5 +1,5 @@
 /** The filesystem BlobStore: content-addressed files under <root>/blobs (see paths.ts). */
-import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { open, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { RegistryError } from '../oci/errors.js';
 import { digestOf, newHash, type Digest } from '../oci/digest.js';
 import type { ByteSource, BlobStore, OpenBlob } from './blobstore.js';
@@ -84,7 +84,7 @@ export class FsBlobStore implements BlobStore {
 
   async delete(d: Digest): Promise<boolean> {
     try {
-      await unlinkQuiet(this.paths.blob(d));
+      await unlink(this.paths.blob(d));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;

@@ -1,11 +1,10 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { testDir } from '../../helpers/tmp.js';
 import { join } from 'node:path';
 import { indexSuite } from '../../shared/index.suite.js';
 import { LevelIndex } from '../../../src/index/level-index.js';
 
 indexSuite('LevelDB', async () => {
-  const ix = new LevelIndex(join(await mkdtemp(join(tmpdir(), 'berth-index-')), 'index'), true);
+  const ix = new LevelIndex(join(await testDir('berth-index-'), 'index'), true);
   await ix.open();
   return ix;
 });

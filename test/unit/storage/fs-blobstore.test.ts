@@ -1,13 +1,12 @@
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { testDir } from '../../helpers/tmp.js';
 import { blobStoreSuite } from '../../shared/blobstore.suite.js';
 import { StorePaths } from '../../../src/storage/paths.js';
 import { FsBlobStore } from '../../../src/storage/fs-blobstore.js';
 import { FsUploadStore } from '../../../src/storage/fs-uploads.js';
 
 blobStoreSuite('filesystem', async () => {
-  const paths = new StorePaths(await mkdtemp(join(tmpdir(), 'berth-store-')));
+  const paths = new StorePaths(await testDir('berth-store-'));
   const blobs = new FsBlobStore(paths, { fsync: true });
   await blobs.init({ cleanTemp: true });
   return {
