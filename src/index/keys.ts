@@ -7,7 +7,7 @@
  *   B \0 <repo> \0 <digest>                  -> {size, linkedAt}       blobs a repository may read
  *   b \0 <digest> \0 <repo>                  -> ''                     reverse: repositories linking a blob
  *   M \0 <repo> \0 <digest>                  -> ManifestRecord         manifests of a repository
- *   T \0 <repo> \0 <tag>                     -> <digest>               tags
+ *   T \0 <repo> \0 <lower(tag)> \0 <tag>     -> <digest>               tags, in the spec's case-insensitive order
  *   t \0 <repo> \0 <digest> \0 <tag>         -> ''                     reverse: tags of a manifest
  *   F \0 <repo> \0 <subject> \0 <digest>     -> Descriptor             referrers of a subject
  *   U \0 <uuid>                              -> UploadRecord           blob-upload sessions
@@ -25,7 +25,7 @@ export const keys = {
   blobRepoPrefix: (digest: string) => `b${SEP}${digest}${SEP}`,
   manifest: (repo: string, digest: string) => `M${SEP}${repo}${SEP}${digest}`,
   manifestPrefix: (repo: string) => `M${SEP}${repo}${SEP}`,
-  tag: (repo: string, tag: string) => `T${SEP}${repo}${SEP}${tag}`,
+  tag: (repo: string, tag: string) => `T${SEP}${repo}${SEP}${tagSortKey(tag)}`,
   tagPrefix: (repo: string) => `T${SEP}${repo}${SEP}`,
   tagOf: (repo: string, digest: string, tag: string) => `t${SEP}${repo}${SEP}${digest}${SEP}${tag}`,
   tagOfPrefix: (repo: string, digest: string) => `t${SEP}${repo}${SEP}${digest}${SEP}`,
@@ -34,6 +34,19 @@ export const keys = {
   upload: (id: string) => `U${SEP}${id}`,
   uploadPrefix: () => `U${SEP}`,
 };
+
+/**
+ * distribution-spec "Listing Tags": tags MUST be in lexical, case-insensitive order. The key
+ * leads with the lowercased tag so LevelDB's byte order is that order; the tag itself follows,
+ * so `v1` and `V1` stay distinct (and sort in byte order between themselves).
+ */
+export function tagSortKey(tag: string): string {
+  return `${tag.toLowerCase()}${SEP}${tag}`;
+}
+
+export function tagFromSortKey(part: string): string {
+  return part.slice(part.indexOf(SEP) + 1);
+}
 
 /** The part of a key after its prefix. */
 export function suffix(key: string, prefix: string): string {

@@ -1,7 +1,7 @@
 /** The LevelDB MetadataIndex. Key schema: keys.ts. */
 import { Level } from 'level';
 import type { Descriptor } from '../oci/manifest.js';
-import { END, keys, suffix } from './keys.js';
+import { END, keys, suffix, tagFromSortKey, tagSortKey } from './keys.js';
 import type { ManifestRecord, MetadataIndex, Page, UploadRecord } from './metadata.js';
 
 type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
@@ -129,8 +129,9 @@ export class LevelIndex implements MetadataIndex {
     return this.db.get(keys.tag(repo, tag));
   }
 
-  listTags(repo: string, page: Page): Promise<string[]> {
-    return this.scanKeys(keys.tagPrefix(repo), page);
+  async listTags(repo: string, page: Page): Promise<string[]> {
+    const after = page.after === undefined ? undefined : tagSortKey(page.after);
+    return (await this.scanKeys(keys.tagPrefix(repo), { limit: page.limit, after })).map(tagFromSortKey);
   }
 
   async deleteTag(repo: string, tag: string): Promise<boolean> {

@@ -55,6 +55,17 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
       await ix.close();
     });
 
+    it('orders tags case-insensitively (spec "Listing Tags") and pages by the same order', async () => {
+      const ix = await make();
+      for (const t of ['b', 'A', 'a', 'C', '_z', '1']) await ix.putManifest('r', rec(3), undefined, t);
+      expect(await ix.listTags('r', { limit: 10 })).toEqual(['1', '_z', 'A', 'a', 'b', 'C']);
+      expect(await ix.listTags('r', { after: 'a', limit: 2 })).toEqual(['b', 'C']);
+      expect(await ix.tag('r', 'A')).toBe(dig(3));
+      expect(await ix.deleteManifest('r', dig(3))).toBe(true);
+      expect(await ix.listTags('r', { limit: 10 })).toEqual([]);
+      await ix.close();
+    });
+
     it('lists referrers of a subject per repository and forgets a deleted one', async () => {
       const ix = await make();
       const d = (n: number) => ({ mediaType: 'm', digest: dig(n), size: 1, artifactType: `t${n}` });
