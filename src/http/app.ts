@@ -2,7 +2,7 @@
  * buildApp(deps): the Fastify application as a function of its dependencies. It never listens;
  * src/cli/serve.ts does, and tests use app.inject() or listen on 127.0.0.1 themselves.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { sendError } from './errors.js';
 import { match, type V2Route } from './router.js';
@@ -19,12 +19,27 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
 }
 
+/** One access-log line per request, when it completes (instead of Fastify's two). */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(
+    _error: Error | null | undefined,
+    request: import('fastify').FastifyRequest,
+    reply: import('fastify').FastifyReply,
+  ): void {
+    request.log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  }
+}
+
 const V2_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'] as const;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
-    disableRequestLogging: true,
+    logController: new AccessLog(),
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 8192 },
     // Uploads can be long: no Fastify-level request timeout (issue: slow-client limits in ops/).
@@ -35,12 +50,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // distribution-spec "API Version Check": every response carries the version header.
   app.addHook('onRequest', async (_request, reply) => {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request',
-    );
   });
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>

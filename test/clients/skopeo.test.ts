@@ -66,6 +66,44 @@ describe('skopeo round trips', () => {
     }
   });
 
+  it('copies from oci-archive: and dir: sources with the same digest', async () => {
+    const src = join(work, 'arch');
+    await sh('bash', [mkoci, 'image', src, '96', '32']);
+    const want = await layoutDigest(src);
+    const archive = join(work, 'arch.tar');
+    await sh('tar', ['-C', src, '-cf', archive, '.']);
+    const fromArchive = `docker://${berth.host}/spectro-images/archive:v1`;
+    await sh(skopeo, ['copy', ...tls, `oci-archive:${archive}:latest`, fromArchive]);
+    expect(sha(await sh(skopeo, ['inspect', '--raw', '--tls-verify=false', fromArchive]))).toBe(want);
+    const dir = join(work, 'dir-src');
+    await sh(skopeo, ['copy', `oci:${src}:latest`, `dir:${dir}`]);
+    const fromDir = `docker://${berth.host}/spectro-images/fromdir:v1`;
+    await sh(skopeo, ['copy', ...tls, `dir:${dir}`, fromDir]);
+    expect(sha(await sh(skopeo, ['inspect', '--raw', '--tls-verify=false', fromDir]))).toBe(want);
+    const dirOut = join(work, 'dir-out');
+    await sh(skopeo, ['copy', ...tls, fromDir, `dir:${dirOut}`]);
+    expect(sha(await readFile(join(dirOut, 'manifest.json')))).toBe(want);
+    const info = JSON.parse(await sh(skopeo, ['inspect', '--tls-verify=false', fromDir])) as { Digest: string; Layers: string[] };
+    expect(info.Digest).toBe(want);
+    expect(info.Layers).toHaveLength(2);
+  });
+
+  it('syncs a repository out to a directory and back in, and registry to registry', async () => {
+    const src = join(work, 'syncsrc');
+    await sh('bash', [mkoci, 'image', src, '64']);
+    const want = await layoutDigest(src);
+    await sh(skopeo, ['copy', ...tls, `oci:${src}:latest`, `docker://${berth.host}/sync/app:v1`]);
+    await sh(skopeo, ['copy', ...tls, `oci:${src}:latest`, `docker://${berth.host}/sync/app:v2`]);
+    const out = join(work, 'sync-out');
+    await sh(skopeo, ['sync', '--src-tls-verify=false', '--src', 'docker', '--dest', 'dir', `${berth.host}/sync/app`, out]);
+    expect(sha(await readFile(join(out, 'app:v1', 'manifest.json')))).toBe(want);
+    await sh(skopeo, ['sync', '--dest-tls-verify=false', '--src', 'dir', '--dest', 'docker', join(out, 'app:v2'), `${berth.host}/synced`]);
+    expect(sha(await sh(skopeo, ['inspect', '--raw', '--tls-verify=false', `docker://${berth.host}/synced/app:v2`]))).toBe(want);
+    await sh(skopeo, ['sync', ...tls, '--src', 'docker', '--dest', 'docker', `${berth.host}/sync/app`, `${berth.host}/mirror`]);
+    const tags = JSON.parse(await sh(skopeo, ['list-tags', '--tls-verify=false', `docker://${berth.host}/mirror/app`])) as { Tags: string[] };
+    expect(tags.Tags).toEqual(['v1', 'v2']);
+  });
+
   it('pushes Docker schema 2 (--format v2s2), copies within berth by mount, and deletes', async () => {
     const src = join(work, 'docker');
     await sh('bash', [mkoci, 'image', src, '128']);

@@ -31,3 +31,13 @@ export async function sh(cmd: string, args: string[], opts: { env?: NodeJS.Proce
     throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}`);
   }
 }
+
+/**
+ * crane, built from Debian's sources by ../shared/tools/build-crane.sh: CRANE_BIN, else
+ * .tools/crane in the checkout (where .ci/run builds it), else PATH.
+ */
+export async function crane(): Promise<string> {
+  const candidates = [process.env.CRANE_BIN, fileURLToPath(new URL('../../.tools/crane', import.meta.url))];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  return which('crane', 'build it with `bash ../shared/tools/build-crane.sh .tools/crane` (.ci/run does)');
+}
