@@ -2,6 +2,7 @@
  * Ends every run with one plain line, `N passed, M failed, K skipped`, that any CI can read.
  * Failed modules (a suite that could not even load) count as failures.
  */
+import { appendFileSync } from 'node:fs';
 import type { Reporter, TestModule } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
@@ -19,5 +20,8 @@ export default class SummaryReporter implements Reporter {
       }
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    // .ci/run adds up every runner's counts into one closing line.
+    const file = process.env.BERTH_SUMMARY_FILE;
+    if (file) appendFileSync(file, `vitest ${passed} ${failed}\n`);
   }
 }

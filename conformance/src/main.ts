@@ -5,7 +5,7 @@
  *   npm run conformance -- --url http://HOST:PORT [--user U --password P] [--namespace NS]
  *                          [--only pull,push,...] [--json FILE]
  */
-import { writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client } from './client.js';
@@ -69,6 +69,7 @@ async function main(): Promise<number> {
   const failed = results.length - passed;
   if (values.json) await writeFile(values.json, JSON.stringify({ url: values.url, results }, null, 2));
   process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+  if (process.env.BERTH_SUMMARY_FILE) await appendFile(process.env.BERTH_SUMMARY_FILE, `conformance ${passed} ${failed}\n`);
   return failed === 0 ? 0 : 1;
 }
 

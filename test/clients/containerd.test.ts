@@ -1,0 +1,115 @@
+/**
+ * containerd's ctr, with a containerd this test starts itself: push and pull with --plain-http, and
+ * berth as a mirror for docker.io through hosts.toml (containerd then adds ?ns=docker.io).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnBerth, type Berth } from '../helpers/spawn.js';
+import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
+
+type Layout = { manifests: { digest: string }[] };
+const layoutDigest = async (dir: string) => (JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as Layout).manifests[0]!.digest;
+
+describe('containerd (ctr)', () => {
+  let berth: Berth;
+  let work: string;
+  let daemon: ChildProcess | undefined;
+  let ctrBin: string;
+  let skopeo: string;
+  let mkoci: string;
+  let sock: string;
+  const ctr = (...a: string[]) => sh(ctrBin, ['-a', sock, '-n', 'berth-test', ...a], { timeout: 180_000 });
+  const imageDigest = async (ref: string) => {
+    const line = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${ref} `));
+    expect(line, `${ref} is not in ctr images ls`).toBeDefined();
+    return /sha256:[0-9a-f]{64}/.exec(line!)![0];
+  };
+
+  beforeAll(async () => {
+    const containerd = await which('containerd', 'apt-get install -y containerd (.ci/run does)');
+    ctrBin = await which('ctr', 'apt-get install -y containerd (.ci/run does)');
+    skopeo = await which('skopeo', 'apt-get install -y skopeo (.ci/run does)');
+    mkoci = requireTool(join(SHARED_TOOLS, 'mkoci.sh'), 'the shared tools must sit beside the checkout');
+    work = await mkdtemp(join(tmpdir(), 'berth-ctr-'));
+    sock = join(work, 'c.sock');
+    await writeFile(
+      join(work, 'config.toml'),
+      [
+        'version = 2',
+        `root = "${work}/root"`,
+        `state = "${work}/state"`,
+        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+        '[grpc]',
+        `  address = "${sock}"`,
+        '[ttrpc]',
+        `  address = "${work}/t.sock"`,
+        '[metrics]',
+        '  address = ""',
+      ].join('\n'),
+    );
+    let log = '';
+    daemon = spawn(containerd, ['--config', join(work, 'config.toml')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    daemon.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(sock)) throw new Error(`containerd did not start:\n${log}`);
+    berth = await spawnBerth();
+  }, 60_000);
+
+  afterAll(async () => {
+    await berth?.stop();
+    if (daemon && daemon.exitCode === null) {
+      daemon.kill('SIGTERM');
+      await new Promise((r) => daemon!.once('exit', r));
+    }
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('imports a layout, pushes it with --plain-http, and pulls it back (fetch and unpack)', async () => {
+    const src = join(work, 'img');
+    await sh('bash', [mkoci, 'image', src, '256', '64']);
+    const want = await layoutDigest(src);
+    const tar = join(work, 'img.tar');
+    await sh('tar', ['-C', src, '-cf', tar, '.']);
+    const name = `${berth.host}/ctr/img`;
+    await ctr('images', 'import', '--no-unpack', '--base-name', name, tar);
+    await ctr('images', 'push', '--plain-http', `${name}:latest`);
+    await ctr('images', 'rm', `${name}:latest`);
+    await ctr('content', 'prune', 'references');
+    const before = berth.log().length;
+    await ctr('images', 'pull', '--plain-http', '--snapshotter', 'native', `${name}:latest`);
+    expect(await imageDigest(`${name}:latest`)).toBe(want);
+    // the layers really came from berth again
+    expect(berth.log().slice(before)).toMatch(/"method":"GET","url":"\/v2\/ctr\/img\/blobs\/sha256:[0-9a-f]{64}","status":200/);
+  });
+
+  it('pulls a two-platform index with --all-platforms', async () => {
+    const src = join(work, 'multi');
+    await sh('bash', [mkoci, 'multi', src, '64']);
+    const want = await layoutDigest(src);
+    const ref = `${berth.host}/ctr/multi:v1`;
+    await sh(skopeo, ['copy', '--all', '--dest-tls-verify=false', `oci:${src}:latest`, `docker://${ref}`]);
+    await ctr('images', 'pull', '--plain-http', '--all-platforms', ref);
+    expect(await imageDigest(ref)).toBe(want);
+  });
+
+  it('pulls docker.io/library/<name> through berth as a mirror (hosts.toml), with ?ns=docker.io', async () => {
+    const src = join(work, 'mirror');
+    await sh('bash', [mkoci, 'image', src, '32']);
+    const want = await layoutDigest(src);
+    await sh(skopeo, ['copy', '--dest-tls-verify=false', `oci:${src}:latest`, `docker://${berth.host}/library/berth-mirror-test:1.0`]);
+    const hosts = join(work, 'certs.d');
+    await mkdir(join(hosts, 'docker.io'), { recursive: true });
+    // server = a closed loopback port: the pull must never fall back to Docker Hub.
+    await writeFile(
+      join(hosts, 'docker.io', 'hosts.toml'),
+      `server = "http://127.0.0.1:9"\n\n[host."http://${berth.host}"]\n  capabilities = ["pull", "resolve"]\n`,
+    );
+    await ctr('images', 'pull', '--hosts-dir', hosts, '--snapshotter', 'native', 'docker.io/library/berth-mirror-test:1.0');
+    expect(await imageDigest('docker.io/library/berth-mirror-test:1.0')).toBe(want);
+    expect(berth.log()).toMatch(/"url":"\/v2\/library\/berth-mirror-test\/manifests\/1\.0\?ns=docker\.io","status":200/);
+  });
+});
