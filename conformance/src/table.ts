@@ -5,6 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Result } from './main.js';
 
+/** One table cell: no newlines or pipes, and short. */
+function cell(s: string): string {
+  return s.replace(/\s+/g, ' ').replace(/\|/g, '\\|').trim().slice(0, 110);
+}
+
 async function main(): Promise<void> {
   const runs: { label: string; results: Result[] }[] = [];
   for (const arg of process.argv.slice(2)) {
@@ -19,9 +24,9 @@ async function main(): Promise<void> {
     const [workflow, name] = key.split('\u0000');
     const cells = runs.map((run) => {
       const r = run.results.find((x) => x.workflow === workflow && x.name === name);
-      return !r ? 'n/a' : r.ok ? 'pass' : `**FAIL**: ${(r.detail ?? '').replace(/\|/g, '\\|').slice(0, 110)}`;
+      return !r ? 'n/a' : r.ok ? 'pass' : `**FAIL**: ${cell(r.detail ?? '')}`;
     });
-    out.push(`| ${workflow} | ${name.replace(/\|/g, '\\|')} | ${cells.join(' | ')} |`);
+    out.push(`| ${workflow} | ${cell(name!)} | ${cells.join(' | ')} |`);
   }
   const totals = runs.map((run) => {
     const p = run.results.filter((r) => r.ok).length;
