@@ -1,0 +1,167 @@
+/** The workload of issue 4, one function per phase; each returns named figures for one server. */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { Pool } from 'undici';
+import {
+  OCI_MANIFEST, bigBody, latency, manifestBytes, mount, pushBytes, pushChunked, pushStream, putManifest, runConcurrent, sha256,
+  type BigBody,
+} from './load.js';
+import type { Server } from './servers.js';
+import { abHead, wrk } from './wrk.js';
+
+const run = promisify(execFile);
+const MiB = 1024 * 1024;
+
+export interface Sizes {
+  rounds: number;
+  smallOps: number; // 1 KiB pushes per round
+  mibOps: number; // 1 MiB pushes per round
+  bigSize: number; // the "256 MiB" blob
+  hugeSize: number; // the "1 GiB" blob; 0 skips it
+  manifestOps: number;
+  wrkSeconds: number;
+  tags: number;
+  repos: number;
+  reposLarge: number; // berth only: the catalog again at this many repositories; 0 skips it
+  latencySamples: number;
+}
+
+export const FULL: Sizes = {
+  rounds: 3, smallOps: 2000, mibOps: 256, bigSize: 256 * MiB, hugeSize: 1024 * MiB, manifestOps: 2000,
+  wrkSeconds: 20, tags: 10_000, repos: 10_000, reposLarge: 100_000, latencySamples: 20,
+};
+export const QUICK: Sizes = {
+  rounds: 1, smallOps: 200, mibOps: 16, bigSize: 16 * MiB, hugeSize: 0, manifestOps: 200,
+  wrkSeconds: 2, tags: 300, repos: 300, reposLarge: 0, latencySamples: 5,
+};
+
+export type Figures = Record<string, number>;
+
+export interface Env {
+  server: Server;
+  pool: Pool; // 16 connections
+  sizes: Sizes;
+  dataFile: string;
+  tmp: string;
+  config: { digest: string; size: number };
+  layer: { digest: string; size: number };
+}
+
+/** Content every phase can reference, pushed once per server. */
+export async function setupBase(p: Pool): Promise<{ config: { digest: string; size: number }; layer: { digest: string; size: number } }> {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+  const layer = randomBytes(4096);
+  await pushBytes(p, 'bench/base', config);
+  await pushBytes(p, 'bench/base', layer);
+  const c = { digest: sha256(config), size: config.length };
+  const l = { digest: sha256(layer), size: layer.length };
+  await putManifest(p, 'bench/base', 'latest', manifestBytes(c, l, 'base'));
+  return { config: c, layer: l };
+}
+
+/** 10,000 tags in one repository and 10,000 repositories, each with a manifest. */
+export async function setupListings(e: Env, repos: number, offset = 0): Promise<void> {
+  const m = manifestBytes(e.config, e.layer, 'listing');
+  if (offset === 0) {
+    await mount(e.pool, 'bench/tags', 'bench/base', e.config.digest);
+    await mount(e.pool, 'bench/tags', 'bench/base', e.layer.digest);
+    await runConcurrent(e.sizes.tags, 16, (i) => putManifest(e.pool, 'bench/tags', `t${String(i).padStart(6, '0')}`, m));
+  }
+  await runConcurrent(repos, 16, async (i) => {
+    const repo = `bench/cat/r${String(offset + i).padStart(6, '0')}`;
+    await mount(e.pool, repo, 'bench/base', e.config.digest);
+    await mount(e.pool, repo, 'bench/base', e.layer.digest);
+    await putManifest(e.pool, repo, 'v1', m);
+  });
+}
+
+export async function pushSmall(e: Env, round: number): Promise<Figures> {
+  const n = e.sizes.smallOps;
+  const s = await runConcurrent(n, 16, () => pushBytes(e.pool, `bench/small-${round}`, randomBytes(1024)));
+  return { push1k: n / s };
+}
+
+export async function pushMiB(e: Env, round: number): Promise<Figures> {
+  const base = randomBytes(MiB);
+  const n = e.sizes.mibOps;
+  const s = await runConcurrent(n, 16, async () => {
+    const b = Buffer.from(base);
+    randomBytes(32).copy(b);
+    await pushBytes(e.pool, `bench/mib-${round}`, b);
+  });
+  return { push1m: n / s };
+}
+
+export async function pushBig(e: Env, round: number, bodies: { big: BigBody; huge?: BigBody; chunked: BigBody }): Promise<Figures> {
+  const f: Figures = {};
+  f.push256m = bodies.big.size / MiB / (await pushStream(e.pool, `bench/big-${round}`, bodies.big));
+  if (bodies.huge) f.push1g = bodies.huge.size / MiB / (await pushStream(e.pool, `bench/huge-${round}`, bodies.huge));
+  f.chunked256m = bodies.chunked.size / MiB / (await pushChunked(e.pool, `bench/chunked-${round}`, bodies.chunked, 8 * MiB));
+  return f;
+}
+
+export async function prepareBodies(e: Env): Promise<{ big: BigBody; huge?: BigBody; chunked: BigBody }> {
+  return {
+    big: await bigBody(e.dataFile, e.sizes.bigSize),
+    huge: e.sizes.hugeSize ? await bigBody(e.dataFile, e.sizes.hugeSize) : undefined,
+    chunked: await bigBody(e.dataFile, e.sizes.bigSize),
+  };
+}
+
+/** A blob to pull, pushed once per server. */
+export async function setupPull(e: Env): Promise<string> {
+  const b = await bigBody(e.dataFile, e.sizes.bigSize);
+  await pushStream(e.pool, 'bench/pull', b);
+  return b.digest;
+}
+
+async function curlSeconds(urls: string[]): Promise<number> {
+  const t = process.hrtime.bigint();
+  await Promise.all(urls.map((u) => run('curl', ['-sf', '-o', '/dev/null', u], { timeout: 600_000 })));
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+export async function pull(e: Env, digest: string): Promise<Figures> {
+  const url = `${e.server.url}/v2/bench/pull/blobs/${digest}`;
+  const mib = (e.sizes.bigSize + 32) / MiB;
+  return {
+    pull1: mib / (await curlSeconds([url])),
+    pull4: (4 * mib) / (await curlSeconds([url, url, url, url])),
+  };
+}
+
+export async function manifestPut(e: Env, round: number): Promise<Figures> {
+  const n = e.sizes.manifestOps;
+  const repo = `bench/mput-${round}`;
+  await mount(e.pool, repo, 'bench/base', e.config.digest);
+  await mount(e.pool, repo, 'bench/base', e.layer.digest);
+  const s = await runConcurrent(n, 16, (i) => putManifest(e.pool, repo, `t${i}`, manifestBytes(e.config, e.layer, `${round}-${i}`)));
+  return { manifestPut: n / s };
+}
+
+export async function manifestGetHead(e: Env): Promise<Figures> {
+  const url = `${e.server.url}/v2/bench/base/manifests/latest`;
+  const g = await wrk(url, 'GET', OCI_MANIFEST, e.sizes.wrkSeconds, 64, e.tmp);
+  const h = await abHead(url, OCI_MANIFEST, e.sizes.wrkSeconds, 64);
+  if (g.non2xx || h.non2xx) throw new Error(`${e.server.name}: non-2xx answers under load (GET ${g.non2xx}, HEAD ${h.non2xx})`);
+  return { getRps: g.rps, getP50: g.p50, getP99: g.p99, headRps: h.rps, headP50: h.p50, headP99: h.p99 };
+}
+
+export async function listings(e: Env): Promise<Figures> {
+  const k = e.sizes.latencySamples;
+  const mid = `bench/cat/r${String(e.sizes.repos >> 1).padStart(6, '0')}`;
+  return {
+    tagsFull: await latency(e.pool, '/v2/bench/tags/tags/list', k),
+    tagsPage: await latency(e.pool, `/v2/bench/tags/tags/list?n=100&last=t${String(e.sizes.tags >> 1).padStart(6, '0')}`, k),
+    catalogPage: await latency(e.pool, `/v2/_catalog?n=100&last=${encodeURIComponent(mid)}`, k),
+  };
+}
+
+/** berth only: the catalog page again once there are `reposLarge` repositories. */
+export async function catalogLarge(e: Env): Promise<Figures> {
+  const extra = e.sizes.reposLarge - e.sizes.repos;
+  await setupListings(e, extra, e.sizes.repos);
+  const mid = `bench/cat/r${String(e.sizes.reposLarge >> 1).padStart(6, '0')}`;
+  return { catalogPageLarge: await latency(e.pool, `/v2/_catalog?n=100&last=${encodeURIComponent(mid)}`, e.sizes.latencySamples) };
+}
