@@ -6,6 +6,7 @@
  *   R \0 <repo>                              -> {createdAt}            the catalog
  *   B \0 <repo> \0 <digest>                  -> {size, linkedAt}       blobs a repository may read
  *   b \0 <digest> \0 <repo>                  -> ''                     reverse: repositories linking a blob
+ *   D \0 <digest>                            -> manifest bytes         every manifest, by content digest
  *   M \0 <repo> \0 <digest>                  -> ManifestRecord         manifests of a repository
  *   T \0 <repo> \0 <lower(tag)> \0 <tag>     -> <digest>               tags, in the spec's case-insensitive order
  *   t \0 <repo> \0 <digest> \0 <tag>         -> ''                     reverse: tags of a manifest
@@ -23,6 +24,7 @@ export const keys = {
   blobLinkPrefix: (repo: string) => `B${SEP}${repo}${SEP}`,
   blobRepo: (digest: string, repo: string) => `b${SEP}${digest}${SEP}${repo}`,
   blobRepoPrefix: (digest: string) => `b${SEP}${digest}${SEP}`,
+  manifestBytes: (digest: string) => `D${SEP}${digest}`,
   manifest: (repo: string, digest: string) => `M${SEP}${repo}${SEP}${digest}`,
   manifestPrefix: (repo: string) => `M${SEP}${repo}${SEP}`,
   tag: (repo: string, tag: string) => `T${SEP}${repo}${SEP}${tagSortKey(tag)}`,

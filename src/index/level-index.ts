@@ -2,19 +2,26 @@
 import { Level } from 'level';
 import type { Descriptor } from '../oci/manifest.js';
 import { END, keys, suffix, tagFromSortKey, tagSortKey } from './keys.js';
+import { GroupCommit } from './group-commit.js';
 import type { ManifestRecord, MetadataIndex, Page, UploadRecord } from './metadata.js';
 
-type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
+
+const json = (v: unknown) => Buffer.from(JSON.stringify(v));
+const text = (s: string) => Buffer.from(s);
+const EMPTY = Buffer.alloc(0);
 
 export class LevelIndex implements MetadataIndex {
-  private readonly db: Level<string, string>;
+  private readonly db: Level<string, Buffer>;
+  private readonly durable: GroupCommit<Op>;
 
-  /** `sync`: every write is on disk before it returns (LevelDB's write-ahead log is fsynced). */
+  /** `sync`: writes that acknowledge content are on disk before they return (the log is fsynced). */
   constructor(
     location: string,
     private readonly sync: boolean,
   ) {
-    this.db = new Level<string, string>(location, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    this.db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    this.durable = new GroupCommit({ write: (ops) => this.db.batch(ops, { sync: this.sync }) });
   }
 
   async open(): Promise<void> {
@@ -25,13 +32,14 @@ export class LevelIndex implements MetadataIndex {
     await this.db.close();
   }
 
-  private batch(ops: Op[]): Promise<void> {
-    return this.db.batch(ops, { sync: this.sync });
+  /** Content-acknowledging writes: synced, group-committed. */
+  private commit(ops: Op[]): Promise<void> {
+    return this.durable.submit(ops);
   }
 
   private async getJson<T>(key: string): Promise<T | undefined> {
     const v = await this.db.get(key);
-    return v === undefined ? undefined : (JSON.parse(v) as T);
+    return v === undefined ? undefined : (JSON.parse(v.toString('utf8')) as T);
   }
 
   /** Keys under `prefix`, after `after` (exclusive), at most `limit`, with the prefix removed. */
@@ -44,7 +52,7 @@ export class LevelIndex implements MetadataIndex {
 
   private async repoOps(repo: string): Promise<Op[]> {
     if ((await this.db.get(keys.repo(repo))) !== undefined) return [];
-    return [{ type: 'put', key: keys.repo(repo), value: JSON.stringify({ createdAt: Date.now() }) }];
+    return [{ type: 'put', key: keys.repo(repo), value: json({ createdAt: Date.now() }) }];
   }
 
   // --- repositories -------------------------------------------------------------------------
@@ -61,17 +69,19 @@ export class LevelIndex implements MetadataIndex {
     return this.getJson(keys.blobLink(repo, digest));
   }
 
-  async linkBlob(repo: string, digest: string, size: number): Promise<void> {
-    await this.batch([
+  async linkBlob(repo: string, digest: string, size: number, endUpload?: string): Promise<void> {
+    const ops: Op[] = [
       ...(await this.repoOps(repo)),
-      { type: 'put', key: keys.blobLink(repo, digest), value: JSON.stringify({ size, linkedAt: Date.now() }) },
-      { type: 'put', key: keys.blobRepo(digest, repo), value: '' },
-    ]);
+      { type: 'put', key: keys.blobLink(repo, digest), value: json({ size, linkedAt: Date.now() }) },
+      { type: 'put', key: keys.blobRepo(digest, repo), value: EMPTY },
+    ];
+    if (endUpload !== undefined) ops.push({ type: 'del', key: keys.upload(endUpload) });
+    await this.commit(ops);
   }
 
   async unlinkBlob(repo: string, digest: string): Promise<boolean> {
     if ((await this.db.get(keys.blobLink(repo, digest))) === undefined) return false;
-    await this.batch([
+    await this.commit([
       { type: 'del', key: keys.blobLink(repo, digest) },
       { type: 'del', key: keys.blobRepo(digest, repo) },
     ]);
@@ -87,46 +97,51 @@ export class LevelIndex implements MetadataIndex {
     return this.getJson(keys.manifest(repo, digest));
   }
 
-  async putManifest(repo: string, record: ManifestRecord, referrer: Descriptor | undefined, tag?: string): Promise<void> {
-    const ops: Op[] = [
-      ...(await this.repoOps(repo)),
-      { type: 'put', key: keys.manifest(repo, record.digest), value: JSON.stringify(record) },
-    ];
-    if (record.subject && referrer) {
-      ops.push({ type: 'put', key: keys.referrer(repo, record.subject, record.digest), value: JSON.stringify(referrer) });
-    }
-    if (tag !== undefined) {
-      const old = await this.db.get(keys.tag(repo, tag));
-      if (old !== undefined && old !== record.digest) ops.push({ type: 'del', key: keys.tagOf(repo, old, tag) });
-      ops.push({ type: 'put', key: keys.tag(repo, tag), value: record.digest });
-      ops.push({ type: 'put', key: keys.tagOf(repo, record.digest, tag), value: '' });
-    }
-    await this.batch(ops);
+  manifestBytes(digest: string): Promise<Buffer | undefined> {
+    return this.db.get(keys.manifestBytes(digest));
   }
 
-  async deleteManifest(repo: string, digest: string): Promise<boolean> {
+  async putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string): Promise<void> {
+    const ops: Op[] = [
+      ...(await this.repoOps(repo)),
+      { type: 'put', key: keys.manifestBytes(record.digest), value: bytes },
+      { type: 'put', key: keys.manifest(repo, record.digest), value: json(record) },
+    ];
+    if (record.subject && referrer) {
+      ops.push({ type: 'put', key: keys.referrer(repo, record.subject, record.digest), value: json(referrer) });
+    }
+    if (tag !== undefined) {
+      const old = (await this.db.get(keys.tag(repo, tag)))?.toString('utf8');
+      if (old !== undefined && old !== record.digest) ops.push({ type: 'del', key: keys.tagOf(repo, old, tag) });
+      ops.push({ type: 'put', key: keys.tag(repo, tag), value: text(record.digest) });
+      ops.push({ type: 'put', key: keys.tagOf(repo, record.digest, tag), value: EMPTY });
+    }
+    await this.commit(ops);
+  }
+
+  async deleteManifest(repo: string, digest: string): Promise<string[] | undefined> {
     const record = await this.manifest(repo, digest);
-    if (!record) return false;
+    if (!record) return undefined;
     const ops: Op[] = [{ type: 'del', key: keys.manifest(repo, digest) }];
     if (record.subject) ops.push({ type: 'del', key: keys.referrer(repo, record.subject, digest) });
-    const prefix = keys.tagOfPrefix(repo, digest);
-    for (const tag of await this.scanKeys(prefix, { limit: Infinity })) {
+    const tags = await this.scanKeys(keys.tagOfPrefix(repo, digest), { limit: Infinity });
+    for (const tag of tags) {
       ops.push({ type: 'del', key: keys.tag(repo, tag) }, { type: 'del', key: keys.tagOf(repo, digest, tag) });
     }
-    await this.batch(ops);
-    return true;
+    await this.commit(ops);
+    return tags;
   }
 
   async listReferrers(repo: string, subject: string): Promise<Descriptor[]> {
     const prefix = keys.referrerPrefix(repo, subject);
     const out: Descriptor[] = [];
-    for await (const v of this.db.values({ gte: prefix, lt: prefix + END })) out.push(JSON.parse(v) as Descriptor);
+    for await (const v of this.db.values({ gte: prefix, lt: prefix + END })) out.push(JSON.parse(v.toString('utf8')) as Descriptor);
     return out;
   }
 
   // --- tags ---------------------------------------------------------------------------------
-  tag(repo: string, tag: string): Promise<string | undefined> {
-    return this.db.get(keys.tag(repo, tag));
+  async tag(repo: string, tag: string): Promise<string | undefined> {
+    return (await this.db.get(keys.tag(repo, tag)))?.toString('utf8');
   }
 
   async listTags(repo: string, page: Page): Promise<string[]> {
@@ -135,9 +150,9 @@ export class LevelIndex implements MetadataIndex {
   }
 
   async deleteTag(repo: string, tag: string): Promise<boolean> {
-    const digest = await this.db.get(keys.tag(repo, tag));
+    const digest = await this.tag(repo, tag);
     if (digest === undefined) return false;
-    await this.batch([
+    await this.commit([
       { type: 'del', key: keys.tag(repo, tag) },
       { type: 'del', key: keys.tagOf(repo, digest, tag) },
     ]);
@@ -149,11 +164,15 @@ export class LevelIndex implements MetadataIndex {
     return this.getJson(keys.upload(id));
   }
 
+  /**
+   * Session records are not synced: a session is not acknowledged content, and one lost in a crash
+   * only makes its client start that blob again. (The blob a session completes is synced with its link.)
+   */
   async putUpload(record: UploadRecord): Promise<void> {
-    await this.batch([{ type: 'put', key: keys.upload(record.id), value: JSON.stringify(record) }]);
+    await this.db.put(keys.upload(record.id), json(record), { sync: false });
   }
 
   async deleteUpload(id: string): Promise<void> {
-    await this.batch([{ type: 'del', key: keys.upload(id) }]);
+    await this.db.del(keys.upload(id), { sync: false });
   }
 }

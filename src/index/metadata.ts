@@ -38,7 +38,8 @@ export interface RepositoryIndex {
 
 export interface BlobLinkIndex {
   blobLink(repo: string, digest: string): Promise<{ size: number } | undefined>;
-  linkBlob(repo: string, digest: string, size: number): Promise<void>;
+  /** Links a blob; `endUpload` also ends that upload session in the same atomic write. */
+  linkBlob(repo: string, digest: string, size: number, endUpload?: string): Promise<void>;
   unlinkBlob(repo: string, digest: string): Promise<boolean>;
   /** Repositories that link `digest`, in lexical order. */
   reposWithBlob(digest: string, limit: number): Promise<string[]>;
@@ -46,10 +47,15 @@ export interface BlobLinkIndex {
 
 export interface ManifestIndex {
   manifest(repo: string, digest: string): Promise<ManifestRecord | undefined>;
-  /** Records a manifest, and points `tag` at it when given; links the repository into the catalog. */
-  putManifest(repo: string, record: ManifestRecord, referrer: Descriptor | undefined, tag?: string): Promise<void>;
-  /** Removes a manifest, every tag pointing at it and its referrer entry; returns false if absent. */
-  deleteManifest(repo: string, digest: string): Promise<boolean>;
+  /**
+   * The bytes of a manifest, by digest. Manifests (at most a few MiB) live in the index rather than
+   * the blob store: one synced write then commits their bytes, record, tag and referrer together.
+   */
+  manifestBytes(digest: string): Promise<Buffer | undefined>;
+  /** Records a manifest and its bytes, and points `tag` at it when given; links the repository into the catalog. */
+  putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string): Promise<void>;
+  /** Removes a manifest, every tag pointing at it and its referrer entry; returns the removed tags, or undefined if absent. */
+  deleteManifest(repo: string, digest: string): Promise<string[] | undefined>;
   listReferrers(repo: string, subject: string): Promise<Descriptor[]>;
 }
 

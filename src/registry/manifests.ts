@@ -7,10 +7,10 @@ import { RegistryError } from '../oci/errors.js';
 import { digestBytes, looksLikeDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { isValidTag } from '../oci/names.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
-import type { BlobStore, OpenBlob } from '../storage/blobstore.js';
 import type { ManifestRecord, MetadataIndex } from '../index/metadata.js';
 import type { KeyedMutex } from './locks.js';
 import type { RegistryOptions } from './registry.js';
+import { ManifestCache, type CachedManifest } from './manifest-cache.js';
 
 export type Reference = { kind: 'digest'; digest: Digest } | { kind: 'tag'; tag: string };
 
@@ -21,33 +21,45 @@ export function parseReference(ref: string): Reference | undefined {
 }
 
 export class ManifestService {
+  private readonly cache: ManifestCache;
+
   constructor(
-    private readonly store: BlobStore,
     private readonly index: MetadataIndex,
     private readonly options: RegistryOptions,
     private readonly locks: KeyedMutex,
-  ) {}
+  ) {
+    this.cache = new ManifestCache(options.manifestCacheBytes, options.manifestCacheBytes / 64);
+  }
 
   private async unknown(repo: string, ref: string): Promise<RegistryError> {
     if (!(await this.index.repositoryExists(repo))) return new RegistryError('NAME_UNKNOWN', `repository unknown: ${repo}`);
     return new RegistryError('MANIFEST_UNKNOWN', `manifest unknown: ${ref.slice(0, 140)}`);
   }
 
-  /** The manifest a reference names (HEAD needs no bytes). */
-  async resolve(repo: string, ref: string): Promise<ManifestRecord> {
+  /** The manifest a reference names, with its bytes: from memory when hot, else from the index. */
+  async get(repo: string, ref: string): Promise<CachedManifest> {
     const r = parseReference(ref);
     if (!r) throw await this.unknown(repo, ref); // an invalid tag can name nothing
-    const digest = r.kind === 'digest' ? r.digest.value : await this.index.tag(repo, r.tag);
-    const record = digest === undefined ? undefined : await this.index.manifest(repo, digest);
+    const seen = this.cache.version(repo);
+    let digest: string | undefined;
+    if (r.kind === 'digest') digest = r.digest.value;
+    else {
+      digest = this.cache.tag(repo, r.tag);
+      if (digest === undefined) {
+        digest = await this.index.tag(repo, r.tag);
+        if (digest !== undefined) this.cache.fillTag(repo, r.tag, digest, seen);
+      }
+    }
+    if (digest === undefined) throw await this.unknown(repo, ref);
+    const hit = this.cache.manifest(repo, digest);
+    if (hit) return hit;
+    const record = await this.index.manifest(repo, digest);
+    const bytes = record && (await this.index.manifestBytes(digest));
     if (!record) throw await this.unknown(repo, ref);
-    return record;
-  }
-
-  async open(repo: string, ref: string): Promise<{ record: ManifestRecord; blob: OpenBlob }> {
-    const record = await this.resolve(repo, ref);
-    const blob = await this.store.open(parseDigest(record.digest));
-    if (!blob) throw new RegistryError('MANIFEST_UNKNOWN', `manifest content missing: ${record.digest}`);
-    return { record, blob };
+    if (!bytes) throw new RegistryError('MANIFEST_UNKNOWN', `manifest content missing: ${record.digest}`);
+    const entry = { record, bytes };
+    this.cache.fillManifest(repo, entry, seen);
+    return entry;
   }
 
   async put(repo: string, ref: string, contentType: string | undefined, bytes: Buffer): Promise<ManifestRecord> {
@@ -70,7 +82,6 @@ export class ManifestService {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest unknown to repository: ${m}`, { detail: { digest: m } });
         }
       }
-      await this.store.putBytes(bytes, digest);
       const record: ManifestRecord = {
         digest: digest.value,
         mediaType: parsed.mediaType,
@@ -82,7 +93,14 @@ export class ManifestService {
       if (parsed.subject) record.subject = parsed.subject.digest;
       if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
       if (parsed.annotations) record.annotations = parsed.annotations;
-      await this.index.putManifest(repo, record, referrerDescriptor(record), r.kind === 'tag' ? r.tag : undefined);
+      const tag = r.kind === 'tag' ? r.tag : undefined;
+      this.cache.bump(repo);
+      try {
+        await this.index.putManifest(repo, record, bytes, referrerDescriptor(record), tag);
+      } finally {
+        this.cache.bump(repo);
+        if (tag !== undefined) this.cache.forgetTag(repo, tag);
+      }
       return record;
     });
   }
@@ -97,9 +115,19 @@ export class ManifestService {
     const r = parseReference(ref);
     if (!r) throw await this.unknown(repo, ref);
     await this.locks.run(repo, async () => {
-      const done =
-        r.kind === 'tag' ? await this.index.deleteTag(repo, r.tag) : await this.index.deleteManifest(repo, r.digest.value);
-      if (!done) throw await this.unknown(repo, ref);
+      this.cache.bump(repo);
+      try {
+        if (r.kind === 'tag') {
+          if (!(await this.index.deleteTag(repo, r.tag))) throw await this.unknown(repo, ref);
+          this.cache.forgetTag(repo, r.tag);
+        } else {
+          const tags = await this.index.deleteManifest(repo, r.digest.value);
+          if (!tags) throw await this.unknown(repo, ref);
+          this.cache.forgetManifest(repo, r.digest.value, tags);
+        }
+      } finally {
+        this.cache.bump(repo);
+      }
     });
   }
 }

@@ -18,12 +18,15 @@ export interface RegistryOptions {
   maxManifestBytes: number;
   /** Largest page `tags/list` and `_catalog` answer with; larger `n` are clamped (spec: "MAY return fewer"). */
   maxPageSize: number;
+  /** Memory for hot manifests (GET/HEAD by tag served without an index read). */
+  manifestCacheBytes: number;
 }
 
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   deleteEnabled: true,
   maxManifestBytes: 4 * 1024 * 1024,
   maxPageSize: 10_000,
+  manifestCacheBytes: 16 * 1024 * 1024,
 };
 
 export interface RegistryDeps {
@@ -45,7 +48,7 @@ export class Registry {
     this.options = deps.options;
     this.blobs = new BlobService(deps.blobs, deps.index, deps.options);
     this.uploads = new UploadService(deps.blobs, deps.uploads, deps.index);
-    this.manifests = new ManifestService(deps.blobs, deps.index, deps.options, repoLocks);
+    this.manifests = new ManifestService(deps.index, deps.options, repoLocks);
     this.listings = new ListingService(deps.index, deps.options);
   }
 }

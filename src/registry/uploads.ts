@@ -108,18 +108,22 @@ export class UploadService {
     const d = parseDigest(digest);
     return this.sessions.run(id, async () => {
       const rec = await this.load(repo, id);
-      const before = rec.offset;
-      if (chunk) rec.offset = await this.write(rec, chunk);
       let size: number;
-      try {
-        ({ size } = await this.data.commit(id, d));
-      } catch (err) {
-        // A failed PUT leaves the session as it was before it, so the client may try again.
-        if (rec.offset !== before) await this.data.truncateTo(id, before);
-        throw err;
+      if (rec.offset === 0 && chunk && (!chunk.range || chunk.range.start === 0)) {
+        // The whole blob in one PUT (containerd, the spec's POST-then-PUT): straight into the store.
+        ({ size } = await this.store.ingest(chunk.body, d, chunkLength(rec, chunk)));
+      } else {
+        const before = rec.offset;
+        if (chunk) rec.offset = await this.write(rec, chunk);
+        try {
+          ({ size } = await this.data.commit(id, d));
+        } catch (err) {
+          // A failed PUT leaves the session as it was before it, so the client may try again.
+          if (rec.offset !== before) await this.data.truncateTo(id, before);
+          throw err;
+        }
       }
-      await this.index.linkBlob(repo, d.value, size);
-      await this.index.deleteUpload(id);
+      await this.index.linkBlob(repo, d.value, size, id);
       await this.data.remove(id);
       return { digest: d, size };
     });
@@ -133,26 +137,8 @@ export class UploadService {
     });
   }
 
-  private async write(rec: UploadRecord, chunk: Chunk): Promise<number> {
-    let expect = chunk.length;
-    if (chunk.range) {
-      const { start, end } = chunk.range;
-      if (start !== rec.offset || end < start) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ${start}-${end} does not continue the upload at ${rec.offset}`, {
-          status: 416,
-          headers: rangeHeaders(rec.offset),
-        });
-      }
-      const declared = end - start + 1;
-      if (expect !== undefined && expect !== declared) {
-        throw new RegistryError('SIZE_INVALID', `Content-Length ${expect} does not match Content-Range ${start}-${end}`, {
-          status: 416,
-          headers: rangeHeaders(rec.offset),
-        });
-      }
-      expect = declared;
-    }
-    return this.data.append(rec.id, chunk.body, expect);
+  private write(rec: UploadRecord, chunk: Chunk): Promise<number> {
+    return this.data.append(rec.id, chunk.body, chunkLength(rec, chunk));
   }
 
   /** The session's record, reconciled with its bytes on disk after a crash. */
@@ -162,10 +148,6 @@ export class UploadService {
     const rec = await this.index.upload(id);
     if (!rec || rec.repo !== repo) throw unknown();
     const size = await this.data.size(id);
-    if (size === undefined) {
-      await this.index.deleteUpload(id);
-      throw unknown();
-    }
     if (size > rec.offset) await this.data.truncateTo(id, rec.offset); // an unacknowledged chunk
     if (size < rec.offset) {
       rec.offset = size; // acknowledged bytes lost with fsync off: the client resumes from here
@@ -173,6 +155,29 @@ export class UploadService {
     }
     return rec;
   }
+}
+
+/**
+ * The length a chunk must have, from Content-Range and Content-Length, after checking that it
+ * continues the session (spec: "Chunks MUST be uploaded in order": else 416 with the current Range).
+ */
+function chunkLength(rec: UploadRecord, chunk: Chunk): number | undefined {
+  if (!chunk.range) return chunk.length;
+  const { start, end } = chunk.range;
+  if (start !== rec.offset || end < start) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk ${start}-${end} does not continue the upload at ${rec.offset}`, {
+      status: 416,
+      headers: rangeHeaders(rec.offset),
+    });
+  }
+  const declared = end - start + 1;
+  if (chunk.length !== undefined && chunk.length !== declared) {
+    throw new RegistryError('SIZE_INVALID', `Content-Length ${chunk.length} does not match Content-Range ${start}-${end}`, {
+      status: 416,
+      headers: rangeHeaders(rec.offset),
+    });
+  }
+  return declared;
 }
 
 function toState(rec: UploadRecord): UploadState {

@@ -31,8 +31,6 @@ export interface BlobIngester {
    * leaves nothing behind otherwise, or if the body fails midway.
    */
   ingest(body: ByteSource, digest: Digest, size?: number): Promise<{ size: number }>;
-  /** Stores bytes already in memory (manifests) under their digest. */
-  putBytes(bytes: Uint8Array, digest: Digest): Promise<void>;
 }
 
 export interface BlobDeleter {
@@ -47,8 +45,8 @@ export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, Blob
  */
 export interface UploadStore {
   create(id: string): Promise<void>;
-  /** Bytes held so far, or undefined when there is no such session. */
-  size(id: string): Promise<number | undefined>;
+  /** Bytes held so far (0 for a session that never received any); the index says which sessions exist. */
+  size(id: string): Promise<number>;
   /** Appends a body at the end; returns the new size. `maxBytes` caps the chunk. */
   append(id: string, body: ByteSource, expectLength?: number): Promise<number>;
   /** Verifies the session's bytes against `digest` and moves them into the blob store. */

@@ -28,30 +28,29 @@ export class FsUploadStore implements UploadStore {
     return this.blobs.paths;
   }
 
+  /** The session's file is created by its first append: most sessions end in one monolithic PUT. */
   async create(id: string): Promise<void> {
-    const fh = await open(this.paths.upload(id), 'wx');
-    await fh.close();
     this.states.set(id, { hash: newHash('sha256'), hashed: 0 });
   }
 
-  async size(id: string): Promise<number | undefined> {
+  async size(id: string): Promise<number> {
     try {
       return (await stat(this.paths.upload(id))).size;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isNotFound(err)) return 0;
       throw err;
     }
   }
 
   async append(id: string, body: ByteSource, expectLength?: number): Promise<number> {
     const path = this.paths.upload(id);
-    const fh = await open(path, 'r+');
+    const fh = await open(path, 'a');
     const start = (await fh.stat()).size;
     const state = this.states.get(id);
     const usable = state && state.hashed === start ? state : undefined;
     const before = usable?.hash.copy();
     try {
-      const n = await writeHashed(body, fh, start, usable ? [usable.hash] : [], expectLength);
+      const n = await writeHashed(body, fh, start, usable ? [usable.hash] : [], expectLength, this.blobs.syncEvery);
       if (usable) usable.hashed += n;
       else this.states.delete(id);
       return start + n;
@@ -67,7 +66,7 @@ export class FsUploadStore implements UploadStore {
 
   async commit(id: string, digest: Digest): Promise<{ size: number }> {
     const path = this.paths.upload(id);
-    const fh = await open(path, 'r');
+    const fh = await open(path, 'a+');
     let size: number;
     try {
       size = (await fh.stat()).size;
@@ -100,7 +99,11 @@ export class FsUploadStore implements UploadStore {
 
   /** Cuts a session's file back to `size` (its last acknowledged length after a crash). */
   async truncateTo(id: string, size: number): Promise<void> {
-    await truncate(this.paths.upload(id), size);
+    try {
+      await truncate(this.paths.upload(id), size);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
     this.states.delete(id);
   }
 }

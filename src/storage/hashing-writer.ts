@@ -1,11 +1,83 @@
 /**
- * Writes a body to an open file while hashing it, so blob bytes are never held whole in memory.
- * The hashes see exactly the bytes that reached the file, in order.
+ * Writes a body to a file while hashing it, so blob bytes are never held whole in memory.
+ *
+ * Each byte is hashed once, as it arrives; writes run behind the hashing, coalesced into writev()
+ * calls, so receiving, hashing and writing overlap. At most HIGH_WATER bytes wait to be written (the
+ * body is not read further until they are). When `syncEvery` is set, the file is fdatasync'ed in the
+ * background every that many bytes, so the fsync that ends the upload has little left to flush.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
 import { RegistryError } from '../oci/errors.js';
 import type { ByteSource } from './blobstore.js';
+
+const HIGH_WATER = 8 * 1024 * 1024;
+
+class QueuedWriter {
+  private queue: Uint8Array[] = [];
+  private queued = 0;
+  private running: Promise<void> | undefined;
+  private failure: unknown;
+  private sinceSync = 0;
+  private syncing: Promise<void> | undefined;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private position: number,
+    private readonly syncEvery: number,
+  ) {}
+
+  /** Queues a chunk; waits only when too much is queued. */
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+    this.running ??= this.run();
+    if (this.queued >= HIGH_WATER) await this.running;
+  }
+
+  async finish(): Promise<void> {
+    while (this.running) await this.running;
+    if (this.failure) throw this.failure;
+    await this.syncing;
+  }
+
+  private async run(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const bufs = this.queue;
+        const n = this.queued;
+        this.queue = [];
+        this.queued = 0;
+        await writevAll(this.fh, bufs, n, this.position);
+        this.position += n;
+        this.sinceSync += n;
+        if (this.syncEvery > 0 && this.sinceSync >= this.syncEvery && !this.syncing) {
+          this.sinceSync = 0;
+          this.syncing = this.fh.datasync().finally(() => (this.syncing = undefined));
+        }
+      }
+    } catch (err) {
+      this.failure = err;
+    } finally {
+      this.running = undefined;
+    }
+  }
+}
+
+async function writevAll(fh: FileHandle, bufs: Uint8Array[], total: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < total) {
+    const { bytesWritten } = await fh.writev(bufs, position + done);
+    done += bytesWritten;
+    if (done < total) {
+      // A short write: drop what went out and go on with the rest.
+      let skip = bytesWritten;
+      while (skip > 0 && skip >= bufs[0]!.length) skip -= bufs.shift()!.length;
+      if (skip > 0) bufs[0] = bufs[0]!.subarray(skip);
+    }
+  }
+}
 
 export async function writeHashed(
   body: ByteSource,
@@ -13,24 +85,26 @@ export async function writeHashed(
   position: number,
   hashes: Hash[],
   expectLength?: number,
+  syncEvery = 0,
 ): Promise<number> {
-  let written = 0;
-  for await (const chunk of body) {
-    if (expectLength !== undefined && written + chunk.length > expectLength) {
-      throw new RegistryError('SIZE_INVALID', `body is longer than the declared ${expectLength} bytes`);
-    }
-    for (const h of hashes) h.update(chunk);
-    if (fh) {
-      let off = 0;
-      while (off < chunk.length) {
-        const { bytesWritten } = await fh.write(chunk, off, chunk.length - off, position + written + off);
-        off += bytesWritten;
+  const writer = fh ? new QueuedWriter(fh, position, syncEvery) : undefined;
+  let received = 0;
+  try {
+    for await (const chunk of body) {
+      if (expectLength !== undefined && received + chunk.length > expectLength) {
+        throw new RegistryError('SIZE_INVALID', `body is longer than the declared ${expectLength} bytes`);
       }
+      for (const h of hashes) h.update(chunk);
+      received += chunk.length;
+      if (writer) await writer.write(chunk);
     }
-    written += chunk.length;
+  } finally {
+    // Never leave writes running behind a failure: the caller truncates or unlinks the file next.
+    if (writer) await writer.finish().catch(() => undefined);
   }
-  if (expectLength !== undefined && written !== expectLength) {
-    throw new RegistryError('SIZE_INVALID', `body has ${written} bytes, ${expectLength} were declared`);
+  if (writer) await writer.finish();
+  if (expectLength !== undefined && received !== expectLength) {
+    throw new RegistryError('SIZE_INVALID', `body has ${received} bytes, ${expectLength} were declared`);
   }
-  return written;
+  return received;
 }

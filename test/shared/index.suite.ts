@@ -3,12 +3,22 @@ import { describe, expect, it } from 'vitest';
 import type { ManifestRecord, MetadataIndex } from '../../src/index/metadata.js';
 
 const dig = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
+const B = Buffer.from('{"schemaVersion":2}');
 const rec = (n: number, extra: Partial<ManifestRecord> = {}): ManifestRecord => ({
   digest: dig(n), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10, blobs: [], manifests: [], pushedAt: 1, ...extra,
 });
 
 export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
   describe(`MetadataIndex contract: ${name}`, () => {
+    it('links a blob and ends its upload session in one write', async () => {
+      const ix = await make();
+      await ix.putUpload({ id: 'u9', repo: 'a', offset: 3, startedAt: 1 });
+      await ix.linkBlob('a', dig(9), 3, 'u9');
+      expect(await ix.upload('u9')).toBeUndefined();
+      expect(await ix.blobLink('a', dig(9))).toMatchObject({ size: 3 });
+      await ix.close();
+    });
+
     it('links blobs per repository and finds the repositories that hold one', async () => {
       const ix = await make();
       await ix.linkBlob('a', dig(1), 5);
@@ -37,17 +47,18 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
 
     it('records manifests with tags, moves tags, and deletes a manifest with all its tags', async () => {
       const ix = await make();
-      await ix.putManifest('r', rec(1), undefined, 'v1');
-      await ix.putManifest('r', rec(1), undefined, 'latest');
-      await ix.putManifest('r', rec(2), undefined, 'v2');
+      await ix.putManifest('r', rec(1), B, undefined, 'v1');
+      await ix.putManifest('r', rec(1), B, undefined, 'latest');
+      await ix.putManifest('r', rec(2), B, undefined, 'v2');
       expect(await ix.tag('r', 'v1')).toBe(dig(1));
       expect(await ix.listTags('r', { limit: 10 })).toEqual(['latest', 'v1', 'v2']);
-      await ix.putManifest('r', rec(2), undefined, 'latest'); // move
-      expect(await ix.deleteManifest('r', dig(1))).toBe(true);
+      await ix.putManifest('r', rec(2), B, undefined, 'latest'); // move
+      expect(await ix.deleteManifest('r', dig(1))).toEqual(['v1']);
       expect(await ix.listTags('r', { limit: 10 })).toEqual(['latest', 'v2']);
       expect(await ix.tag('r', 'latest')).toBe(dig(2));
       expect(await ix.manifest('r', dig(1))).toBeUndefined();
-      expect(await ix.deleteManifest('r', dig(1))).toBe(false);
+      expect(await ix.deleteManifest('r', dig(1))).toBeUndefined();
+      expect((await ix.manifestBytes(dig(1)))?.equals(B)).toBe(true); // bytes stay for GC
       expect(await ix.deleteTag('r', 'v2')).toBe(true);
       expect(await ix.deleteTag('r', 'v2')).toBe(false);
       expect(await ix.manifest('r', dig(2))).toMatchObject({ digest: dig(2) });
@@ -57,11 +68,11 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
 
     it('orders tags case-insensitively (spec "Listing Tags") and pages by the same order', async () => {
       const ix = await make();
-      for (const t of ['b', 'A', 'a', 'C', '_z', '1']) await ix.putManifest('r', rec(3), undefined, t);
+      for (const t of ['b', 'A', 'a', 'C', '_z', '1']) await ix.putManifest('r', rec(3), B, undefined, t);
       expect(await ix.listTags('r', { limit: 10 })).toEqual(['1', '_z', 'A', 'a', 'b', 'C']);
       expect(await ix.listTags('r', { after: 'a', limit: 2 })).toEqual(['b', 'C']);
       expect(await ix.tag('r', 'A')).toBe(dig(3));
-      expect(await ix.deleteManifest('r', dig(3))).toBe(true);
+      expect((await ix.deleteManifest('r', dig(3)))?.sort()).toEqual(['1', 'A', '_z', 'a', 'b', 'C'].sort());
       expect(await ix.listTags('r', { limit: 10 })).toEqual([]);
       await ix.close();
     });
@@ -69,9 +80,9 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
     it('lists referrers of a subject per repository and forgets a deleted one', async () => {
       const ix = await make();
       const d = (n: number) => ({ mediaType: 'm', digest: dig(n), size: 1, artifactType: `t${n}` });
-      await ix.putManifest('r', rec(11, { subject: dig(10) }), d(11));
-      await ix.putManifest('r', rec(12, { subject: dig(10) }), d(12));
-      await ix.putManifest('q', rec(13, { subject: dig(10) }), d(13));
+      await ix.putManifest('r', rec(11, { subject: dig(10) }), B, d(11));
+      await ix.putManifest('r', rec(12, { subject: dig(10) }), B, d(12));
+      await ix.putManifest('q', rec(13, { subject: dig(10) }), B, d(13));
       expect((await ix.listReferrers('r', dig(10))).map((x) => x.artifactType)).toEqual(['t11', 't12']);
       await ix.deleteManifest('r', dig(11));
       expect((await ix.listReferrers('r', dig(10))).map((x) => x.digest)).toEqual([dig(12)]);

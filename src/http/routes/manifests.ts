@@ -19,12 +19,12 @@ export function manifestRoutes(registry: Registry, urls: Urls): V2Route {
   const manifests = registry.manifests;
 
   async function head(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    return describe(reply, await manifests.resolve(ctx.name, ctx.ref)).send();
+    return describe(reply, (await manifests.get(ctx.name, ctx.ref)).record).send();
   }
 
   async function get(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    const { record, blob } = await manifests.open(ctx.name, ctx.ref);
-    return describe(reply, record).send(blob.stream());
+    const { record, bytes } = await manifests.get(ctx.name, ctx.ref);
+    return describe(reply, record).send(bytes);
   }
 
   async function put(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
