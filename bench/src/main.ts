@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { randomFill } from 'node:crypto';
 import { promisify } from 'node:util';
 import { pool } from './load.js';
-import { startBerth, startDistribution, usage, type Server } from './servers.js';
+import { RssWatch, startBerth, startDistribution, usage, type Server } from './servers.js';
 import * as P from './phases.js';
 import { render, type Row } from './report.js';
 
@@ -30,8 +30,18 @@ async function dataFile(dir: string, size: number): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' } } });
-  const sizes = values.quick ? P.QUICK : P.FULL;
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' } },
+  });
+  // --only and --rounds are for profiling one phase; the table that counts is a full default run.
+  const sizes = { ...(values.quick ? P.QUICK : P.FULL) };
+  if (values.rounds) sizes.rounds = Number(values.rounds);
+  const only = values.only?.split(',');
+  if (only && !only.includes('listings')) {
+    sizes.tags = 10;
+    sizes.repos = 10;
+    sizes.reposLarge = 0;
+  }
   const tmp = await mkdtemp(join(tmpdir(), 'berth-bench-'));
   const started = Date.now();
   const load0 = loadavg();
@@ -76,15 +86,22 @@ async function main(): Promise<void> {
       ['manifest GET/HEAD c=64', (e) => P.manifestGetHead(e)],
       ['listings', (e) => P.listings(e)],
     ];
+    const rss = new RssWatch(servers);
     for (const [label, phase] of phases) {
+      if (only && !only.some((o) => label.startsWith(o))) continue;
       for (let round = 1; round <= sizes.rounds; round++) {
         for (const e of envs) {
+          rss.reset();
           const f = await phase(e, round);
           add(e.server.name, f);
-          console.log(`${label.padEnd(24)} round ${round} ${e.server.name.padEnd(12)} ${Object.entries(f).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
+          console.log(
+            `${label.padEnd(24)} round ${round} ${e.server.name.padEnd(12)} ${Object.entries(f).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}` +
+              `  [rss max ${rss.max(e.server.pid)} MiB]`,
+          );
         }
       }
     }
+    rss.stop();
     const berthEnv = envs[0]!;
     if (sizes.reposLarge) {
       const t = Date.now();

@@ -60,12 +60,15 @@ async function start(name: string, cmd: string, args: string[], port: number, en
 
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-/** berth with its defaults (fsync on), logging at warn so the log is not what is measured. */
+/**
+ * berth as users start it: the `berth` executable (its #! line carries berth's Node flags), with its
+ * defaults (fsync on), logging at warn so the log is not what is measured.
+ */
 export async function startBerth(root: string): Promise<Server> {
   const port = await freePort();
   const config = join(root, '..', 'berth.yaml');
   await writeFile(config, 'log:\n  level: warn\n');
-  return start('berth', process.execPath, [CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--root', root, '--config', config], port, process.env);
+  return start('berth', CLI, ['serve', '--listen', `127.0.0.1:${port}`, '--root', root, '--config', config], port, process.env);
 }
 
 /** Debian's docker-registry (distribution 2.8.2): filesystem storage, delete enabled, no access log. */
@@ -98,4 +101,37 @@ export async function usage(pid: number): Promise<{ peakRss: number; cpuSeconds:
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   const ticks = Number(stat[11]) + Number(stat[12]); // utime, stime (fields 14 and 15)
   return { peakRss, cpuSeconds: ticks / 100 };
+}
+
+/** Samples each server's resident set every 100 ms, to tell which phase drives the peak. */
+export class RssWatch {
+  private readonly peaks = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(servers: Server[]) {
+    this.timer = setInterval(() => {
+      for (const s of servers) {
+        readFile(`/proc/${s.pid}/status`, 'utf8').then(
+          (st) => {
+            const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(st)?.[1] ?? 0);
+            this.peaks.set(s.pid, Math.max(this.peaks.get(s.pid) ?? 0, kb));
+          },
+          () => undefined,
+        );
+      }
+    }, 100);
+  }
+
+  reset(): void {
+    this.peaks.clear();
+  }
+
+  /** Largest sample since the last reset, in MiB. */
+  max(pid: number): number {
+    return Math.round((this.peaks.get(pid) ?? 0) / 1024);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }

@@ -1,5 +1,9 @@
-#!/usr/bin/env node
-/** The `berth` command line. */
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4
+/**
+ * The `berth` command line. The #! line carries berth's runtime settings, so run this file itself
+ * (npm start, the Dockerfile and the benchmark do): a 4 MiB young generation instead of V8's 16 MiB
+ * and two malloc arenas keep resident memory about 30 MiB lower at a small cost in throughput.
+ */
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { serve } from './serve.js';

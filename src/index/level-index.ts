@@ -20,7 +20,7 @@ export class LevelIndex implements MetadataIndex {
     location: string,
     private readonly sync: boolean,
   ) {
-    this.db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    this.db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', cacheSize: 2 * 1024 * 1024, writeBufferSize: 1024 * 1024, maxOpenFiles: 256 });
     this.durable = new GroupCommit({ write: (ops) => this.db.batch(ops, { sync: this.sync }) });
   }
 

@@ -2,8 +2,9 @@
  * Hot manifests in memory: tag -> digest and (repo, digest) -> record and bytes, so a pull's
  * HEAD/GET by tag costs no index read. This process is the index's only writer, so every change
  * passes through ManifestService, which invalidates here. A read that raced a change must not
- * refill the cache with what it read before the change: fills carry the repository's version from
- * before the read and are dropped if it moved.
+ * refill the cache with what it read before the change: fills carry the cache's version from
+ * before the read and are dropped if any change happened since (one counter, not one per
+ * repository: it costs no memory per repository, and only a fill that raced a write is lost).
  */
 import type { ManifestRecord } from '../index/metadata.js';
 
@@ -17,7 +18,7 @@ const SEP = '\u0000';
 export class ManifestCache {
   private readonly tags = new Map<string, string>();
   private readonly manifests = new Map<string, CachedManifest>();
-  private readonly versions = new Map<string, number>();
+  private generation = 0;
   private bytes = 0;
 
   constructor(
@@ -25,13 +26,13 @@ export class ManifestCache {
     private readonly maxTags: number,
   ) {}
 
-  version(repo: string): number {
-    return this.versions.get(repo) ?? 0;
+  version(): number {
+    return this.generation;
   }
 
-  /** Called around every change to a repository's manifests or tags. */
-  bump(repo: string): void {
-    this.versions.set(repo, this.version(repo) + 1);
+  /** Called around every change to manifests or tags. */
+  bump(): void {
+    this.generation++;
   }
 
   tag(repo: string, tag: string): string | undefined {
@@ -50,7 +51,7 @@ export class ManifestCache {
   }
 
   fillTag(repo: string, tag: string, digest: string, seen: number): void {
-    if (seen !== this.version(repo)) return;
+    if (seen !== this.generation) return;
     const key = repo + SEP + tag;
     this.tags.delete(key);
     this.tags.set(key, digest);
@@ -58,7 +59,7 @@ export class ManifestCache {
   }
 
   fillManifest(repo: string, entry: CachedManifest, seen: number): void {
-    if (seen !== this.version(repo) || entry.bytes.length > this.maxBytes / 8) return;
+    if (seen !== this.generation || entry.bytes.length > this.maxBytes / 8) return;
     const key = repo + SEP + entry.record.digest;
     this.dropManifest(key);
     this.manifests.set(key, entry);

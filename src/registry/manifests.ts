@@ -40,7 +40,7 @@ export class ManifestService {
   async get(repo: string, ref: string): Promise<CachedManifest> {
     const r = parseReference(ref);
     if (!r) throw await this.unknown(repo, ref); // an invalid tag can name nothing
-    const seen = this.cache.version(repo);
+    const seen = this.cache.version();
     let digest: string | undefined;
     if (r.kind === 'digest') digest = r.digest.value;
     else {
@@ -94,11 +94,11 @@ export class ManifestService {
       if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
       if (parsed.annotations) record.annotations = parsed.annotations;
       const tag = r.kind === 'tag' ? r.tag : undefined;
-      this.cache.bump(repo);
+      this.cache.bump();
       try {
         await this.index.putManifest(repo, record, bytes, referrerDescriptor(record), tag);
       } finally {
-        this.cache.bump(repo);
+        this.cache.bump();
         if (tag !== undefined) this.cache.forgetTag(repo, tag);
       }
       return record;
@@ -115,7 +115,7 @@ export class ManifestService {
     const r = parseReference(ref);
     if (!r) throw await this.unknown(repo, ref);
     await this.locks.run(repo, async () => {
-      this.cache.bump(repo);
+      this.cache.bump();
       try {
         if (r.kind === 'tag') {
           if (!(await this.index.deleteTag(repo, r.tag))) throw await this.unknown(repo, ref);
@@ -126,7 +126,7 @@ export class ManifestService {
           this.cache.forgetManifest(repo, r.digest.value, tags);
         }
       } finally {
-        this.cache.bump(repo);
+        this.cache.bump();
       }
     });
   }

@@ -12,7 +12,9 @@ export interface OpenBlob {
   readonly size: number;
   /** A stream of bytes [start, end] (inclusive); the whole blob by default. Closes the blob when done. */
   stream(start?: number, end?: number): Readable;
-  /** Releases the blob without streaming it. */
+  /** Reads up to `length` bytes at `position` into `buf`; returns how many (0 at the end). */
+  read(buf: Buffer, length: number, position: number): Promise<number>;
+  /** Releases the blob (after reads; a stream closes it by itself). */
   close(): Promise<void>;
 }
 

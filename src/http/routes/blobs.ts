@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from '../../registry/registry.js';
 import type { RouteContext, V2Route } from '../router.js';
 import { byteRange } from '../request.js';
+import { sendBlob } from '../send-blob.js';
 
 export function blobRoutes(registry: Registry): V2Route {
   async function head(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
@@ -37,11 +38,15 @@ export function blobRoutes(registry: Registry): V2Route {
     });
     if (!range) {
       reply.header('Content-Length', String(blob.size));
-      return reply.code(200).send(blob.stream());
+      if (blob.size === 0) {
+        await blob.close();
+        return reply.code(200).send();
+      }
+      return sendBlob(reply, 200, blob, 0, blob.size - 1);
     }
     reply.header('Content-Length', String(range.end - range.start + 1));
     reply.header('Content-Range', `bytes ${range.start}-${range.end}/${blob.size}`);
-    return reply.code(206).send(blob.stream(range.start, range.end));
+    return sendBlob(reply, 206, blob, range.start, range.end);
   }
 
   async function del(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
