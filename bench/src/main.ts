@@ -9,6 +9,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomFill } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pool } from './load.js';
 import { RssWatch, startBerth, startDistribution, usage, type Server } from './servers.js';
@@ -16,6 +17,11 @@ import * as P from './phases.js';
 import { render, type Row } from './report.js';
 
 const fill = promisify(randomFill);
+const run = promisify(execFile);
+
+async function flushDisk(): Promise<void> {
+  await run('sync');
+}
 
 async function dataFile(dir: string, size: number): Promise<string> {
   const path = join(dir, 'data.bin');
@@ -91,6 +97,7 @@ async function main(): Promise<void> {
       if (only && !only.some((o) => label.startsWith(o))) continue;
       for (let round = 1; round <= sizes.rounds; round++) {
         for (const e of envs) {
+          await flushDisk(); // each server starts its turn on a disk without the other's dirty pages
           rss.reset();
           const f = await phase(e, round);
           add(e.server.name, f);

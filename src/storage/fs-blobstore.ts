@@ -32,6 +32,8 @@ export class FsBlobStore implements BlobStore {
     // Temp files left by a previous process belong to requests that can no longer finish.
     if (opts.cleanTemp) await rm(this.paths.tmpDir, { recursive: true, force: true });
     await this.dirs.ensure(this.paths.tmpDir);
+    // The 256 sha256 shard directories exist from the start, so no upload pays for creating one.
+    await Promise.all(Array.from({ length: 256 }, (_, i) => this.dirs.ensure(this.paths.shardDir('sha256', i))));
   }
 
   async stat(d: Digest): Promise<{ size: number } | undefined> {

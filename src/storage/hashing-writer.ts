@@ -17,6 +17,8 @@ class QueuedWriter {
   private queue: Uint8Array[] = [];
   private queued = 0;
   private running: Promise<void> | undefined;
+  /** Resolves when the writev in progress ends: what a producer over the high-water mark waits for. */
+  private step: Promise<void> | undefined;
   private failure: unknown;
   private sinceSync = 0;
   private syncing: Promise<void> | undefined;
@@ -33,7 +35,8 @@ class QueuedWriter {
     this.queue.push(chunk);
     this.queued += chunk.length;
     this.running ??= this.run();
-    if (this.queued >= HIGH_WATER) await this.running;
+    while (this.queued >= HIGH_WATER && this.step) await this.step;
+    if (this.failure) throw this.failure;
   }
 
   async finish(): Promise<void> {
@@ -49,7 +52,8 @@ class QueuedWriter {
         const n = this.queued;
         this.queue = [];
         this.queued = 0;
-        await writevAll(this.fh, bufs, n, this.position);
+        this.step = writevAll(this.fh, bufs, n, this.position);
+        await this.step;
         this.position += n;
         this.sinceSync += n;
         if (this.syncEvery > 0 && this.sinceSync >= this.syncEvery && !this.syncing) {
@@ -61,6 +65,7 @@ class QueuedWriter {
       this.failure = err;
     } finally {
       this.running = undefined;
+      this.step = undefined;
     }
   }
 }

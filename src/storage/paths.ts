@@ -34,6 +34,10 @@ export class StorePaths {
   blobDir(d: Digest): string {
     return join(this.root, 'blobs', d.algorithm, d.hex.slice(0, 2));
   }
+  /** blobs/<alg>/<xx> for the shard numbered `n` (0-255). */
+  shardDir(algorithm: string, n: number): string {
+    return join(this.root, 'blobs', algorithm, n.toString(16).padStart(2, '0'));
+  }
   blob(d: Digest): string {
     return join(this.blobDir(d), d.hex);
   }
