@@ -67,7 +67,7 @@ const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 export async function startBerth(root: string): Promise<Server> {
   const port = await freePort();
   const config = join(root, '..', 'berth.yaml');
-  await writeFile(config, 'log:\n  level: warn\n');
+  await writeFile(config, process.env.BENCH_BERTH_CONFIG ?? 'log:\n  level: warn\n');
   return start('berth', CLI, ['serve', '--listen', `127.0.0.1:${port}`, '--root', root, '--config', config], port, process.env);
 }
 

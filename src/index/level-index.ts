@@ -14,6 +14,8 @@ const EMPTY = Buffer.alloc(0);
 export class LevelIndex implements MetadataIndex {
   private readonly db: Level<string, Buffer>;
   private readonly durable: GroupCommit<Op>;
+  /** Repositories known to be in the catalog: spares a read on every link and manifest write. */
+  private readonly knownRepos = new Set<string>();
 
   /** `sync`: writes that acknowledge content are on disk before they return (the log is fsynced). */
   constructor(
@@ -51,7 +53,12 @@ export class LevelIndex implements MetadataIndex {
   }
 
   private async repoOps(repo: string): Promise<Op[]> {
-    if ((await this.db.get(keys.repo(repo))) !== undefined) return [];
+    if (this.knownRepos.has(repo)) return [];
+    if ((await this.db.get(keys.repo(repo))) !== undefined) {
+      if (this.knownRepos.size >= 65_536) this.knownRepos.clear(); // bounded: a miss only costs a read
+      this.knownRepos.add(repo);
+      return [];
+    }
     return [{ type: 'put', key: keys.repo(repo), value: json({ createdAt: Date.now() }) }];
   }
 

@@ -37,6 +37,11 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class UploadService {
   private readonly sessions = new KeyedMutex();
+  /**
+   * Sessions this process opened, as last written to the index: a PATCH or PUT then needs no index
+   * read. After a restart the index alone answers (and load() reconciles it with the bytes on disk).
+   */
+  private readonly live = new Map<string, UploadRecord>();
 
   constructor(
     private readonly store: BlobStore,
@@ -46,8 +51,10 @@ export class UploadService {
 
   async start(repo: string): Promise<UploadState> {
     const id = randomUUID();
+    const rec = { id, repo, offset: 0, startedAt: Date.now() };
     await this.data.create(id);
-    await this.index.putUpload({ id, repo, offset: 0, startedAt: Date.now() });
+    await this.index.putUpload(rec);
+    this.live.set(id, rec);
     return { id, repo, offset: 0 };
   }
 
@@ -97,9 +104,11 @@ export class UploadService {
   append(repo: string, id: string, chunk: Chunk): Promise<UploadState> {
     return this.sessions.run(id, async () => {
       const rec = await this.load(repo, id);
-      rec.offset = await this.write(rec, chunk);
-      await this.index.putUpload(rec);
-      return toState(rec);
+      const offset = await this.write(rec, chunk);
+      const next = { ...rec, offset };
+      await this.index.putUpload(next);
+      this.live.set(id, next);
+      return toState(next);
     });
   }
 
@@ -124,6 +133,7 @@ export class UploadService {
         }
       }
       await this.index.linkBlob(repo, d.value, size, id);
+      this.live.delete(id);
       await this.data.remove(id);
       return { digest: d, size };
     });
@@ -133,6 +143,7 @@ export class UploadService {
     return this.sessions.run(id, async () => {
       await this.load(repo, id);
       await this.index.deleteUpload(id);
+      this.live.delete(id);
       await this.data.remove(id);
     });
   }
@@ -141,10 +152,15 @@ export class UploadService {
     return this.data.append(rec.id, chunk.body, chunkLength(rec, chunk));
   }
 
-  /** The session's record, reconciled with its bytes on disk after a crash. */
+  /** The session's record (a copy), reconciled with its bytes on disk after a crash. */
   private async load(repo: string, id: string): Promise<UploadRecord> {
     const unknown = () => new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload unknown: ${id.slice(0, 64)}`);
     if (!UUID.test(id)) throw unknown();
+    const live = this.live.get(id);
+    if (live) {
+      if (live.repo !== repo) throw unknown();
+      return { ...live };
+    }
     const rec = await this.index.upload(id);
     if (!rec || rec.repo !== repo) throw unknown();
     const size = await this.data.size(id);
@@ -153,6 +169,7 @@ export class UploadService {
       rec.offset = size; // acknowledged bytes lost with fsync off: the client resumes from here
       await this.index.putUpload(rec);
     }
+    this.live.set(id, { ...rec });
     return rec;
   }
 }

@@ -17,6 +17,8 @@ interface HashState {
   hash: Hash;
   /** Bytes the hash has seen; equals the file's size while the state is usable. */
   hashed: number;
+  /** Whether the session's file exists yet (it is made by the first append). */
+  file: boolean;
 }
 
 export class FsUploadStore implements UploadStore {
@@ -30,10 +32,12 @@ export class FsUploadStore implements UploadStore {
 
   /** The session's file is created by its first append: most sessions end in one monolithic PUT. */
   async create(id: string): Promise<void> {
-    this.states.set(id, { hash: newHash('sha256'), hashed: 0 });
+    this.states.set(id, { hash: newHash('sha256'), hashed: 0, file: false });
   }
 
   async size(id: string): Promise<number> {
+    const state = this.states.get(id);
+    if (state && !state.file) return 0; // made by this process and never written: no file to ask
     try {
       return (await stat(this.paths.upload(id))).size;
     } catch (err) {
@@ -45,8 +49,9 @@ export class FsUploadStore implements UploadStore {
   async append(id: string, body: ByteSource, expectLength?: number): Promise<number> {
     const path = this.paths.upload(id);
     const fh = await open(path, 'a');
-    const start = (await fh.stat()).size;
     const state = this.states.get(id);
+    if (state) state.file = true;
+    const start = (await fh.stat()).size;
     const usable = state && state.hashed === start ? state : undefined;
     const before = usable?.hash.copy();
     try {
@@ -57,7 +62,7 @@ export class FsUploadStore implements UploadStore {
     } catch (err) {
       // All-or-nothing: cut the partial chunk off and roll the hash back to before it.
       await fh.truncate(start).catch(() => undefined);
-      if (usable && before) this.states.set(id, { hash: before, hashed: start });
+      if (usable && before) this.states.set(id, { hash: before, hashed: start, file: true });
       throw err;
     } finally {
       await fh.close();
@@ -93,7 +98,9 @@ export class FsUploadStore implements UploadStore {
   }
 
   async remove(id: string): Promise<void> {
+    const state = this.states.get(id);
     this.states.delete(id);
+    if (state && !state.file) return;
     await unlinkQuiet(this.paths.upload(id));
   }
 

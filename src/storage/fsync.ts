@@ -1,5 +1,5 @@
 /** Durability helpers: a rename is only durable once its directory is fsynced (POSIX rename(2)). */
-import { mkdir, open, rename, unlink, stat } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface FsyncPolicy {
@@ -26,16 +26,6 @@ export class DirMaker {
   }
 }
 
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}
-
 export function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
@@ -49,16 +39,13 @@ export async function unlinkQuiet(path: string): Promise<void> {
 }
 
 /**
- * Moves a verified temp file to its content address. When the address is taken the content is the
- * same by construction, so the temp file is dropped instead (a blob is never written twice).
+ * Moves a verified temp file to its content address. rename(2) replaces atomically: should the
+ * address be taken meanwhile (a concurrent upload of the same blob), the bytes are the same by
+ * construction and readers holding the old file keep reading it.
  */
 export async function publish(tmp: string, target: string, dirs: DirMaker, policy: FsyncPolicy): Promise<void> {
   const dir = dirname(target);
   await dirs.ensure(dir);
-  if (await exists(target)) {
-    await unlinkQuiet(tmp);
-    return;
-  }
   await rename(tmp, target);
   if (policy.fsync) await fsyncDir(dir);
 }
