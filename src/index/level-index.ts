@@ -47,9 +47,9 @@ export class LevelIndex implements MetadataIndex {
   /** Keys under `prefix`, after `after` (exclusive), at most `limit`, with the prefix removed. */
   private async scanKeys(prefix: string, page: Page): Promise<string[]> {
     const range = page.after === undefined ? { gte: prefix } : { gt: prefix + page.after };
-    const out: string[] = [];
-    for await (const k of this.db.keys({ ...range, lt: prefix + END, limit: page.limit })) out.push(suffix(k, prefix));
-    return out;
+    // all(): the native iterator hands keys over in large batches, not one promise per key.
+    const keys = await this.db.keys({ ...range, lt: prefix + END, limit: page.limit }).all();
+    return keys.map((k) => suffix(k, prefix));
   }
 
   private async repoOps(repo: string): Promise<Op[]> {

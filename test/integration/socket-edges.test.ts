@@ -1,6 +1,7 @@
 /** What only a real socket shows: chunked bodies, clients that vanish mid-upload, raw paths. */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { abortedUpload, chunkedRequest, rawRequest } from '../helpers/http.js';
@@ -57,6 +58,23 @@ describe('socket edges', () => {
     expect(rest.status).toBe(202);
     expect((await reg.request('PUT', `${loc}?digest=${b.digest}`)).status).toBe(201);
     expect((await reg.request('GET', `/v2/resume/blobs/${b.digest}`)).body.equals(b.bytes)).toBe(true);
+  });
+
+  it('survives a client that leaves mid-download, and serves the next one whole', async () => {
+    const b = blob(6 * 1024 * 1024);
+    await reg.request('POST', `/v2/dl/blobs/uploads/?digest=${b.digest}`, { body: b.bytes });
+    const u = new URL(base);
+    const sock = net.connect(Number(u.port), u.hostname);
+    sock.write(`GET /v2/dl/blobs/${b.digest} HTTP/1.1\r\nHost: ${u.host}\r\n\r\n`);
+    await new Promise((r) => sock.once('data', r));
+    sock.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = await reg.request('GET', `/v2/dl/blobs/${b.digest}`);
+    expect(again.status).toBe(200);
+    expect(again.body.equals(b.bytes)).toBe(true);
+    const part = await reg.request('GET', `/v2/dl/blobs/${b.digest}`, { headers: { range: 'bytes=1048570-3145739' } });
+    expect(part.status).toBe(206);
+    expect(part.body.equals(b.bytes.subarray(1048570, 3145740))).toBe(true);
   });
 
   it('refuses dot segments and encoded slashes in a raw request path with NAME_INVALID', async () => {
