@@ -10,9 +10,10 @@ import type { OpenBlob } from '../storage/blobstore.js';
 
 const CHUNK = 1024 * 1024;
 
-function writeChunk(res: ServerResponse, buf: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    res.write(buf, (err) => (err ? reject(err) : resolve()));
+/** Resolves when the chunk is handed to the kernel, with the error if the write failed (never rejects). */
+function writeChunk(res: ServerResponse, buf: Buffer): Promise<Error | null | undefined> {
+  return new Promise((resolve) => {
+    res.write(buf, resolve);
   });
 }
 
@@ -24,11 +25,12 @@ export async function sendBlob(reply: FastifyReply, status: number, blob: OpenBl
   for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = typeof v === 'number' ? String(v) : v;
   res.writeHead(status, headers);
   const bufs = [Buffer.allocUnsafe(Math.min(CHUNK, end - start + 1)), Buffer.allocUnsafe(Math.min(CHUNK, end - start + 1))];
-  const inFlight: (Promise<void> | undefined)[] = [undefined, undefined];
+  const inFlight: (Promise<Error | null | undefined> | undefined)[] = [undefined, undefined];
   let i = 0;
   try {
     for (let pos = start; pos <= end && !res.destroyed; ) {
-      await inFlight[i]; // this buffer's previous write must be done before it is refilled
+      const failed = await inFlight[i]; // this buffer's previous write must be done before it is refilled
+      if (failed) throw failed;
       const buf = bufs[i]!;
       const n = await blob.read(buf, Math.min(buf.length, end - pos + 1), pos);
       if (n === 0) throw new Error(`blob ended early at ${pos}`);
@@ -36,7 +38,7 @@ export async function sendBlob(reply: FastifyReply, status: number, blob: OpenBl
       inFlight[i] = writeChunk(res, n === buf.length ? buf : buf.subarray(0, n));
       i ^= 1;
     }
-    await Promise.all(inFlight);
+    for (const failed of await Promise.all(inFlight)) if (failed) throw failed;
     res.end();
   } catch {
     res.destroy(); // the client sees a cut transfer, never wrong bytes; a client that left needs nothing

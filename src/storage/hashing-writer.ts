@@ -41,8 +41,8 @@ class QueuedWriter {
 
   async finish(): Promise<void> {
     while (this.running) await this.running;
-    if (this.failure) throw this.failure;
     await this.syncing;
+    if (this.failure) throw this.failure;
   }
 
   private async run(): Promise<void> {
@@ -58,7 +58,12 @@ class QueuedWriter {
         this.sinceSync += n;
         if (this.syncEvery > 0 && this.sinceSync >= this.syncEvery && !this.syncing) {
           this.sinceSync = 0;
-          this.syncing = this.fh.datasync().finally(() => (this.syncing = undefined));
+          this.syncing = this.fh
+            .datasync()
+            .catch((err: unknown) => {
+              this.failure ??= err;
+            })
+            .finally(() => (this.syncing = undefined));
         }
       }
     } catch (err) {
