@@ -28,7 +28,8 @@ export class ManifestService {
     private readonly options: RegistryOptions,
     private readonly locks: KeyedMutex,
   ) {
-    this.cache = new ManifestCache(options.manifestCacheBytes, options.manifestCacheBytes / 64);
+    // ~200 bytes a tag entry: 16,384 hot tags cost about 3 MiB.
+    this.cache = new ManifestCache(options.manifestCacheBytes, 16_384);
   }
 
   private async unknown(repo: string, ref: string): Promise<RegistryError> {
