@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { serve } from './serve.js';
+import { userAdd, userDelete } from './user.js';
 
 const program = new Command();
 program.name('berth').description('A lightweight OCI registry for edge clusters');
@@ -23,6 +24,21 @@ program
     if (opts.root) config.storage.root = opts.root;
     await serve(config);
   });
+
+const user = program.command('user').description('manage the users of the htpasswd file');
+user
+  .command('add <name>')
+  .description('add a user or change a password (bcrypt); the password is read from standard input')
+  .option('--password-stdin', 'read the password from standard input (the default)')
+  .option('--config <file>', 'configuration naming http.auth.htpasswd.path')
+  .option('--file <htpasswd>', 'the htpasswd file itself')
+  .action(async (name: string, opts: { config?: string; file?: string }) => userAdd(await loadConfig(opts.config), name, opts.file));
+user
+  .command('delete <name>')
+  .description('remove a user')
+  .option('--config <file>', 'configuration naming http.auth.htpasswd.path')
+  .option('--file <htpasswd>', 'the htpasswd file itself')
+  .action(async (name: string, opts: { config?: string; file?: string }) => userDelete(await loadConfig(opts.config), name, opts.file));
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) {

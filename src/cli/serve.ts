@@ -2,6 +2,19 @@
 import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
 import { parseListen, type BerthConfig } from '../config/config.js';
+import type { AuthDeps } from '../http/authorize.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { Htpasswd } from '../auth/htpasswd.js';
+import { AccessPolicy } from '../auth/policy.js';
+import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
+
+/** Auth is wholly on when an htpasswd file is configured, and wholly off otherwise. */
+export function authFrom(config: BerthConfig): AuthDeps | undefined {
+  const path = config.http.auth?.htpasswd?.path;
+  if (!path) return undefined;
+  const access = config.accessControl ? validateAccessControl(config.accessControl) : AUTHENTICATED_ONLY;
+  return { authenticator: new Authenticator(new Htpasswd(path), config.http.auth?.realm ?? 'berth'), policy: new AccessPolicy(access) };
+}
 
 export async function serve(config: BerthConfig): Promise<void> {
   const { host, port } = parseListen(config.http.listen);
@@ -12,6 +25,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   });
   const app = await buildApp({
     registry: opened.registry,
+    auth: authFrom(config),
     externalUrl: config.http.externalUrl,
     logger: { level: config.log.level },
   });

@@ -4,9 +4,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { validateAccessControl } from '../auth/config.js';
+import type { AccessControlConfig } from '../auth/policy.js';
 
 export interface BerthConfig {
-  http: { listen: string; externalUrl?: string };
+  http: { listen: string; externalUrl?: string; auth?: { realm?: string; htpasswd?: { path: string } } };
+  accessControl?: AccessControlConfig;
   storage: { root: string; fsync: boolean; delete: { enabled: boolean } };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -17,9 +20,10 @@ export const DEFAULT_CONFIG: BerthConfig = {
   log: { level: 'info' },
 };
 
-type Shape = { [k: string]: Shape | 'string' | 'boolean' | readonly string[] };
+type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'map' | readonly string[] };
 const SHAPE: Shape = {
-  http: { listen: 'string', externalUrl: 'string' },
+  http: { listen: 'string', externalUrl: 'string', auth: { realm: 'string', htpasswd: { path: 'string' } } },
+  accessControl: 'map', // validated in auth/config.ts
   storage: { root: 'string', fsync: 'boolean', delete: { enabled: 'boolean' } },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
@@ -32,7 +36,13 @@ function check(value: unknown, shape: Shape, where: string): void {
     const place = where ? `${where}.${k}` : k;
     const want = shape[k];
     if (want === undefined) throw new ConfigError(`${place}: unknown key`);
-    if (want === 'string' || want === 'boolean') {
+    if (want === 'map') {
+      try {
+        validateAccessControl(v, place);
+      } catch (err) {
+        throw new ConfigError((err as Error).message);
+      }
+    } else if (want === 'string' || want === 'boolean') {
       if (typeof v !== want) throw new ConfigError(`${place}: must be a ${want}`);
     } else if (Array.isArray(want)) {
       if (typeof v !== 'string' || !want.includes(v)) throw new ConfigError(`${place}: must be one of ${want.join(', ')}`);

@@ -7,6 +7,7 @@ import type { Registry } from '../registry/registry.js';
 import { sendError } from './errors.js';
 import { match, type V2Route } from './router.js';
 import { Urls } from './urls.js';
+import { authorize, type AuthDeps } from './authorize.js';
 import { blobRoutes } from './routes/blobs.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { manifestRoutes } from './routes/manifests.js';
@@ -14,6 +15,8 @@ import { listingRoutes } from './routes/listings.js';
 
 export interface AppDeps {
   registry: Registry;
+  /** Authentication and access control; absent means an open registry (the feature is wholly off). */
+  auth?: AuthDeps;
   /** Absolute base of the URLs berth hands out, when it sits behind an ingress. */
   externalUrl?: string;
   logger?: FastifyServerOptions['logger'];
@@ -70,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v2.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
       const { method, ctx } = match(routes, request);
+      if (deps.auth) ctx.access = await authorize(deps.auth, deps.registry, request, method.action, ctx);
       return method.handler(request, reply, ctx);
     };
     v2.route({ method: [...V2_METHODS], url: '/v2', handler });

@@ -11,8 +11,19 @@ import { rawPath, query } from './request.js';
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
-/** What a request does to its repository; the auth layer checks it. */
-export type Action = 'pull' | 'push' | 'delete' | 'catalog' | 'ping';
+/**
+ * What a request does to its repository; the auth layer checks it. `push-manifest` is `create` for a
+ * new tag or digest and `update` when it moves an existing tag.
+ */
+export type Action = 'pull' | 'push' | 'push-manifest' | 'delete' | 'catalog' | 'ping';
+
+/** What the caller may do beyond the request's own repository (mount sources, catalog entries). */
+export interface Access {
+  principal: string | undefined;
+  canRead(repo: string): boolean;
+}
+
+export const OPEN_ACCESS: Access = { principal: undefined, canRead: () => true };
 
 export interface RouteContext {
   /** The repository name (validated), or '' for /v2/ and /v2/_catalog. */
@@ -20,6 +31,7 @@ export interface RouteContext {
   /** The last path segment (a reference, digest or session id), percent-decoded. */
   ref: string;
   query: URLSearchParams;
+  access: Access;
 }
 
 export type Handler = (request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) => Promise<unknown>;
@@ -59,7 +71,7 @@ export function match(routes: V2Route[], request: FastifyRequest): Matched {
         throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the path');
       }
     }
-    return { route, method, ctx: { name, ref, query: query(request) } };
+    return { route, method, ctx: { name, ref, query: query(request), access: OPEN_ACCESS } };
   }
   throw new RegistryError('NAME_UNKNOWN', `no such endpoint: ${path.slice(0, 200)}`, { status: 404 });
 }

@@ -24,6 +24,8 @@ export interface UploadRecord {
   /** Bytes acknowledged so far (202 sent); the session file is cut back to this after a crash. */
   offset: number;
   startedAt: number;
+  /** The user who opened it, when auth is on: nobody else may use its URL. */
+  owner?: string;
 }
 
 export interface Page {

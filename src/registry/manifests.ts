@@ -37,6 +37,10 @@ export class ManifestService {
     return new RegistryError('MANIFEST_UNKNOWN', `manifest unknown: ${ref.slice(0, 140)}`);
   }
 
+  async hasTag(repo: string, tag: string): Promise<boolean> {
+    return this.cache.tag(repo, tag) !== undefined || (await this.index.tag(repo, tag)) !== undefined;
+  }
+
   /** The manifest a reference names, with its bytes: from memory when hot, else from the index. */
   async get(repo: string, ref: string): Promise<CachedManifest> {
     const r = parseReference(ref);

@@ -49,9 +49,10 @@ export class UploadService {
     private readonly index: BlobLinkIndex & UploadIndex,
   ) {}
 
-  async start(repo: string): Promise<UploadState> {
+  async start(repo: string, owner?: string): Promise<UploadState> {
     const id = randomUUID();
-    const rec = { id, repo, offset: 0, startedAt: Date.now() };
+    const rec: UploadRecord = { id, repo, offset: 0, startedAt: Date.now() };
+    if (owner !== undefined) rec.owner = owner;
     await this.data.create(id);
     await this.index.putUpload(rec);
     this.live.set(id, rec);
@@ -96,14 +97,14 @@ export class UploadService {
     return { digest: d, size: s.size };
   }
 
-  status(repo: string, id: string): Promise<UploadState> {
-    return this.sessions.run(id, async () => toState(await this.load(repo, id)));
+  status(repo: string, id: string, owner?: string): Promise<UploadState> {
+    return this.sessions.run(id, async () => toState(await this.load(repo, id, owner)));
   }
 
   /** PATCH: appends a chunk, which must start at the current offset when it declares a range. */
-  append(repo: string, id: string, chunk: Chunk): Promise<UploadState> {
+  append(repo: string, id: string, chunk: Chunk, owner?: string): Promise<UploadState> {
     return this.sessions.run(id, async () => {
-      const rec = await this.load(repo, id);
+      const rec = await this.load(repo, id, owner);
       const offset = await this.write(rec, chunk);
       const next = { ...rec, offset };
       await this.index.putUpload(next);
@@ -113,10 +114,10 @@ export class UploadService {
   }
 
   /** PUT ?digest=: appends the last chunk if any, verifies, and publishes the blob. */
-  complete(repo: string, id: string, digest: string, chunk: Chunk | undefined): Promise<{ digest: Digest; size: number }> {
+  complete(repo: string, id: string, digest: string, chunk: Chunk | undefined, owner?: string): Promise<{ digest: Digest; size: number }> {
     const d = parseDigest(digest);
     return this.sessions.run(id, async () => {
-      const rec = await this.load(repo, id);
+      const rec = await this.load(repo, id, owner);
       let size: number;
       if (rec.offset === 0 && chunk && (!chunk.range || chunk.range.start === 0)) {
         // The whole blob in one PUT (containerd, the spec's POST-then-PUT): straight into the store.
@@ -139,9 +140,9 @@ export class UploadService {
     });
   }
 
-  cancel(repo: string, id: string): Promise<void> {
+  cancel(repo: string, id: string, owner?: string): Promise<void> {
     return this.sessions.run(id, async () => {
-      await this.load(repo, id);
+      await this.load(repo, id, owner);
       await this.index.deleteUpload(id);
       this.live.delete(id);
       await this.data.remove(id);
@@ -153,16 +154,18 @@ export class UploadService {
   }
 
   /** The session's record (a copy), reconciled with its bytes on disk after a crash. */
-  private async load(repo: string, id: string): Promise<UploadRecord> {
+  private async load(repo: string, id: string, owner?: string): Promise<UploadRecord> {
     const unknown = () => new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload unknown: ${id.slice(0, 64)}`);
     if (!UUID.test(id)) throw unknown();
     const live = this.live.get(id);
+    // A session is bound to its repository and to whoever opened it: another caller holding its URL
+    // learns nothing (BLOB_UPLOAD_UNKNOWN, as for a session that does not exist).
     if (live) {
-      if (live.repo !== repo) throw unknown();
+      if (live.repo !== repo || live.owner !== owner) throw unknown();
       return { ...live };
     }
     const rec = await this.index.upload(id);
-    if (!rec || rec.repo !== repo) throw unknown();
+    if (!rec || rec.repo !== repo || rec.owner !== owner) throw unknown();
     const size = await this.data.size(id);
     if (size > rec.offset) await this.data.truncateTo(id, rec.offset); // an unacknowledged chunk
     if (size < rec.offset) {

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { openRegistry, type OpenRegistry } from '../../src/open.js';
 import type { RegistryOptions } from '../../src/registry/registry.js';
+import type { AuthDeps } from '../../src/http/authorize.js';
 
 export interface Resp {
   status: number;
@@ -39,11 +40,11 @@ function resp(status: number, headers: Record<string, string>, body: Buffer): Re
 }
 
 export async function startRegistry(
-  opts: { listen?: boolean; registry?: Partial<RegistryOptions>; fsync?: boolean } = {},
+  opts: { listen?: boolean; registry?: Partial<RegistryOptions>; fsync?: boolean; auth?: AuthDeps } = {},
 ): Promise<TestRegistry> {
   const root = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const opened = await openRegistry({ root, fsync: opts.fsync ?? true, registry: opts.registry });
-  const app = await buildApp({ registry: opened.registry });
+  const app = await buildApp({ registry: opened.registry, auth: opts.auth });
   let url: string | undefined;
   let request: Requester;
   if (opts.listen) {

@@ -24,7 +24,8 @@ export function listingRoutes(registry: Registry, urls: Urls): V2Route[] {
     const last = ctx.query.get('last') ?? undefined;
     const page = await listings.catalog({ n: pageSize(ctx.query), last });
     if (page.next) reply.header('Link', `<${urls.catalog(page.next.n, page.next.last)}>; rel="next"`);
-    return reply.code(200).type('application/json').send({ repositories: page.items });
+    // Only what the caller may read; a page may come out shorter than n (the spec allows fewer).
+    return reply.code(200).type('application/json').send({ repositories: page.items.filter((r) => ctx.access.canRead(r)) });
   }
 
   async function referrers(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {

@@ -51,7 +51,7 @@ export function manifestRoutes(registry: Registry, urls: Urls): V2Route {
     methods: {
       GET: { action: 'pull', handler: get },
       HEAD: { action: 'pull', handler: head },
-      PUT: { action: 'push', handler: put },
+      PUT: { action: 'push-manifest', handler: put },
       DELETE: { action: 'delete', handler: del },
     },
   };

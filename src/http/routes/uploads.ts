@@ -50,30 +50,30 @@ export function uploadRoutes(registry: Registry, urls: Urls): V2Route[] {
     const mount = ctx.query.get('mount');
     if (mount !== null) {
       const from = ctx.query.get('from') ?? undefined;
-      const done = await uploads.mount(ctx.name, mount, from);
+      const done = await uploads.mount(ctx.name, mount, from, (r) => ctx.access.canRead(r));
       if (done) return created(reply, ctx.name, done.digest.value);
     }
-    return session(reply, await uploads.start(ctx.name), 202);
+    return session(reply, await uploads.start(ctx.name, ctx.access.principal), 202);
   }
 
   async function patch(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    return session(reply, await uploads.append(ctx.name, ctx.ref, chunkOf(request)), 202);
+    return session(reply, await uploads.append(ctx.name, ctx.ref, chunkOf(request), ctx.access.principal), 202);
   }
 
   async function put(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
     const digest = ctx.query.get('digest');
     if (digest === null) throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
     const chunk = hasBody(request) ? chunkOf(request) : undefined;
-    const done = await uploads.complete(ctx.name, ctx.ref, digest, chunk);
+    const done = await uploads.complete(ctx.name, ctx.ref, digest, chunk, ctx.access.principal);
     return created(reply, ctx.name, done.digest.value);
   }
 
   async function status(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    return session(reply, await uploads.status(ctx.name, ctx.ref), 204);
+    return session(reply, await uploads.status(ctx.name, ctx.ref, ctx.access.principal), 204);
   }
 
   async function cancel(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    await uploads.cancel(ctx.name, ctx.ref);
+    await uploads.cancel(ctx.name, ctx.ref, ctx.access.principal);
     return reply.code(204).send();
   }
 

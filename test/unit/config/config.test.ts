@@ -20,6 +20,18 @@ describe('config', () => {
     expect(() => parseConfig(text, 'x.yaml')).toThrow(ConfigError);
     expect(() => parseConfig(text, 'x.yaml')).toThrow(msg);
   });
+  it('reads the auth section and checks accessControl key by key', () => {
+    const c = parseConfig(
+      'http:\n  auth:\n    htpasswd:\n      path: /etc/berth/htpasswd\naccessControl:\n  repositories:\n    "**":\n      anonymousPolicy: [read]\n',
+      'x.yaml',
+    );
+    expect(c.http.auth?.htpasswd?.path).toBe('/etc/berth/htpasswd');
+    expect(() => parseConfig('accessControl:\n  repositories:\n    "**":\n      anonymousPolicy: [pull]\n', 'x.yaml')).toThrow(
+      'accessControl.repositories["**"].anonymousPolicy: unknown action pull',
+    );
+    expect(() => parseConfig('accessControl:\n  adminPolicy:\n    actions: [read]\n    roles: [x]\n', 'x.yaml')).toThrow('accessControl.adminPolicy.roles: unknown key');
+  });
+
   it('parses listen addresses', () => {
     expect(parseListen('0.0.0.0:5000')).toEqual({ host: '0.0.0.0', port: 5000 });
     expect(parseListen('[::1]:5001')).toEqual({ host: '::1', port: 5001 });

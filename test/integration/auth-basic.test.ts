@@ -1,0 +1,140 @@
+/**
+ * Basic auth and access control through real HTTP (RFC 7617; distribution-spec "Error Codes"
+ * UNAUTHORIZED/DENIED): a policy matrix of users, groups, anonymous and admin over repository
+ * patterns and every action, plus wrong passwords, the catalog filter, mounts and upload binding.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { testDirPersistent } from '../helpers/tmp.js';
+import { blob, errorCode, imageManifest, OCI_MANIFEST, sha256 } from '../helpers/oci.js';
+import { Authenticator } from '../../src/auth/authenticator.js';
+import { Htpasswd } from '../../src/auth/htpasswd.js';
+import { AccessPolicy, type AccessControlConfig, type RepoAction } from '../../src/auth/policy.js';
+
+const USERS = ['dana', 'olga', 'root', 'eve'] as const;
+const ACCESS: AccessControlConfig = {
+  groups: { devs: { users: ['dana'] }, ops: { users: ['olga'] } },
+  repositories: {
+    '**': { defaultPolicy: ['read'] },
+    'team-a/**': { policies: [{ groups: ['devs'], actions: ['read', 'create', 'update', 'delete'] }] },
+    'spectro-images/*': { anonymousPolicy: ['read'], policies: [{ groups: ['ops'], actions: ['read', 'create'] }] },
+  },
+  adminPolicy: { users: ['root'], actions: ['read', 'create', 'update', 'delete'] },
+};
+const REPOS = ['team-a/app', 'spectro-images/app', 'other/app'];
+const basic = (u: string, p = `${u}-pw`) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+
+describe('Basic auth and access control (real HTTP)', () => {
+  let reg: TestRegistry;
+  const policy = new AccessPolicy(ACCESS);
+  beforeAll(async () => {
+    const dir = await testDirPersistent('berth-auth-');
+    const file = join(dir, 'htpasswd');
+    await writeFile(file, USERS.map((u) => `${u}:${bcrypt.hashSync(`${u}-pw`, 4)}\n`).join(''));
+    reg = await startRegistry({ listen: true, auth: { authenticator: new Authenticator(new Htpasswd(file), 'berth-test'), policy } });
+    // content to read, update and delete, pushed by the admin
+    for (const repo of REPOS) {
+      const config = blob(50);
+      for (const b of [config]) {
+        const r = await reg.request('POST', `/v2/${repo}/blobs/uploads/?digest=${b.digest}`, { headers: basic('root'), body: b.bytes });
+        expect(r.status).toBe(201);
+      }
+      const m = imageManifest(config, []);
+      for (const tag of ['v1', 'keep']) {
+        const r = await reg.request('PUT', `/v2/${repo}/manifests/${tag}`, { headers: { ...basic('root'), 'content-type': OCI_MANIFEST }, body: m.bytes });
+        expect(r.status).toBe(201);
+      }
+    }
+  });
+  afterAll(() => reg.close());
+
+  async function attempt(who: string | undefined, repo: string, action: RepoAction): Promise<number> {
+    const h = who ? basic(who) : {};
+    switch (action) {
+      case 'read':
+        return (await reg.request('GET', `/v2/${repo}/manifests/v1`, { headers: h })).status;
+      case 'create': {
+        const b = blob(20);
+        return (await reg.request('POST', `/v2/${repo}/blobs/uploads/?digest=${b.digest}`, { headers: h, body: b.bytes })).status;
+      }
+      case 'update': {
+        // moving the existing tag `v1` to a new manifest made of a blob the admin pushes first
+        const config = blob(30);
+        await reg.request('POST', `/v2/${repo}/blobs/uploads/?digest=${config.digest}`, { headers: basic('root'), body: config.bytes });
+        const m = imageManifest(config, []);
+        return (await reg.request('PUT', `/v2/${repo}/manifests/v1`, { headers: { ...h, 'content-type': OCI_MANIFEST }, body: m.bytes })).status;
+      }
+      case 'delete': {
+        const r = await reg.request('DELETE', `/v2/${repo}/manifests/keep`, { headers: h });
+        if (r.status === 202) {
+          // put it back for the next caller
+          const g = await reg.request('GET', `/v2/${repo}/manifests/v1`, { headers: basic('root') });
+          await reg.request('PUT', `/v2/${repo}/manifests/keep`, { headers: { ...basic('root'), 'content-type': OCI_MANIFEST }, body: g.body });
+        }
+        return r.status;
+      }
+    }
+  }
+
+  const callers = [undefined, ...USERS];
+  const cases = callers.flatMap((who) => REPOS.flatMap((repo) => (['read', 'create', 'update', 'delete'] as const).map((a) => [who, repo, a] as const)));
+  it.each(cases)('%s on %s: %s', async (who, repo, action) => {
+    const status = await attempt(who, repo, action);
+    const want = policy.allowed(who, repo, action);
+    if (want) expect(status).toBeLessThan(300);
+    else expect(status).toBe(who === undefined ? 401 : 403);
+  });
+
+  it('answers no or wrong credentials with 401, UNAUTHORIZED and a Basic challenge, on every endpoint', async () => {
+    for (const [method, path] of [['GET', '/v2/'], ['GET', '/v2/other/app/tags/list'], ['HEAD', '/v2/team-a/app/manifests/v1'], ['POST', '/v2/team-a/app/blobs/uploads/']]) {
+      for (const h of [{}, basic('dana', 'wrong'), basic('nobody'), { authorization: 'Basic !!!' }, { authorization: 'Bearer x' }]) {
+        const r = await reg.request(method!, path!, { headers: h });
+        expect(r.status, `${method} ${path} ${JSON.stringify(h)}`).toBe(401);
+        expect(r.headers['www-authenticate']).toBe('Basic realm="berth-test"');
+        if (method !== 'HEAD') expect(errorCode(r)).toBe('UNAUTHORIZED');
+      }
+    }
+    expect((await reg.request('GET', '/v2/', { headers: basic('eve') })).status).toBe(200);
+  });
+
+  it('answers an authenticated caller without the right with 403 DENIED', async () => {
+    const r = await reg.request('DELETE', '/v2/other/app/manifests/keep', { headers: basic('eve') });
+    expect(r.status).toBe(403);
+    expect(errorCode(r)).toBe('DENIED');
+  });
+
+  it('lists in _catalog only the repositories the caller may read', async () => {
+    const anon = await reg.request('GET', '/v2/_catalog');
+    expect(anon.json<{ repositories: string[] }>().repositories).toEqual(['spectro-images/app']);
+    const eve = await reg.request('GET', '/v2/_catalog', { headers: basic('eve') });
+    expect(eve.json<{ repositories: string[] }>().repositories).toEqual(['other/app']); // spectro-images/* decides there, and has no defaultPolicy
+    const root = await reg.request('GET', '/v2/_catalog', { headers: basic('root') });
+    expect(root.json<{ repositories: string[] }>().repositories).toEqual([...REPOS].sort());
+  });
+
+  it('mounts only from a repository the caller may read, else opens a session', async () => {
+    const secret = blob(40);
+    await reg.request('POST', `/v2/team-a/hidden/blobs/uploads/?digest=${secret.digest}`, { headers: basic('dana'), body: secret.bytes });
+    // olga may create in spectro-images/* but not read team-a/**
+    const olga = await reg.request('POST', `/v2/spectro-images/x/blobs/uploads/?mount=${secret.digest}&from=team-a/hidden`, { headers: basic('olga') });
+    expect(olga.status).toBe(202);
+    const olgaAuto = await reg.request('POST', `/v2/spectro-images/x/blobs/uploads/?mount=${secret.digest}`, { headers: basic('olga') });
+    expect(olgaAuto.status).toBe(202);
+    const root = await reg.request('POST', `/v2/spectro-images/x/blobs/uploads/?mount=${secret.digest}&from=team-a/hidden`, { headers: basic('root') });
+    expect(root.status).toBe(201);
+  });
+
+  it('binds an upload session to the user who opened it: a replayed URL is BLOB_UPLOAD_UNKNOWN', async () => {
+    const loc = (await reg.request('POST', '/v2/team-a/app/blobs/uploads/', { headers: basic('dana') })).headers.location!;
+    const b = blob(64);
+    const replay = await reg.request('PUT', `${loc}?digest=${b.digest}`, { headers: basic('root'), body: b.bytes });
+    expect(replay.status).toBe(404);
+    expect(errorCode(replay)).toBe('BLOB_UPLOAD_UNKNOWN');
+    const own = await reg.request('PUT', `${loc}?digest=${b.digest}`, { headers: basic('dana'), body: b.bytes });
+    expect(own.status).toBe(201);
+    expect(sha256(b.bytes)).toBe(b.digest);
+  });
+});
