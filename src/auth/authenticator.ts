@@ -1,32 +1,78 @@
 /**
- * Who is calling, from Basic credentials checked against htpasswd. An absent Authorization header
- * is the anonymous caller; a present but wrong one is refused (never silently anonymous).
+ * Who is calling. Two gates with one shape: Basic (RFC 7617, users from htpasswd) and Bearer (RFC 6750,
+ * tokens from berth's token service). An absent Authorization header is the anonymous caller; a
+ * present but wrong one is refused, never silently anonymous.
  */
 import { RegistryError } from '../oci/errors.js';
 import { parseBasic } from './basic.js';
 import type { Htpasswd } from './htpasswd.js';
 import type { Principal } from './policy.js';
+import type { AccessEntry, TokenIssuer } from './tokens.js';
 
-export class Authenticator {
+export interface Caller {
+  principal: Principal;
+  /** Whether credentials were presented at all (an anonymous token counts). */
+  presented: boolean;
+  /** What a bearer token grants; undefined under Basic, where the policy alone decides. */
+  grants?: AccessEntry[];
+}
+
+export interface Gate {
+  identify(authorization: string | undefined): Promise<Caller>;
+  /**
+   * 401 with the challenge that tells a client how to authenticate (for `scope` when given); `host`
+   * is the request's Host, for a token realm when no external URL is configured.
+   */
+  unauthorized(message?: string, scope?: string, host?: string): RegistryError;
+}
+
+export class BasicGate implements Gate {
   constructor(
     private readonly users: Htpasswd,
     readonly realm: string,
   ) {}
 
-  challenge(): string {
-    return `Basic realm="${this.realm.replace(/["\\]/g, '')}"`;
-  }
-
   unauthorized(message = 'authentication required'): RegistryError {
-    return new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': this.challenge() } });
+    return new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': `Basic realm="${quote(this.realm)}"` } });
   }
 
-  async principal(authorization: string | undefined): Promise<Principal> {
+  async identify(authorization: string | undefined): Promise<Caller> {
     const creds = parseBasic(authorization);
-    if (creds === undefined) return undefined;
+    if (creds === undefined) return { principal: undefined, presented: false };
     if (creds === null || !(await this.users.verify(creds.user, creds.password))) {
       throw this.unauthorized('invalid username or password');
     }
-    return creds.user;
+    return { principal: creds.user, presented: true };
   }
+}
+
+export class BearerGate implements Gate {
+  constructor(
+    private readonly tokens: TokenIssuer,
+    /** The token endpoint clients are sent to (<externalUrl>/auth/token); else built from the Host. */
+    readonly realm: string | undefined,
+  ) {}
+
+  unauthorized(message = 'authentication required', scope?: string, host?: string): RegistryError {
+    const realm = this.realm ?? `http://${host ?? 'localhost'}/auth/token`;
+    let challenge = `Bearer realm="${quote(realm)}",service="${quote(this.tokens.settings.service)}"`;
+    if (scope) challenge += `,scope="${quote(scope)}"`;
+    return new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': challenge } });
+  }
+
+  async identify(authorization: string | undefined): Promise<Caller> {
+    if (authorization === undefined) return { principal: undefined, presented: false };
+    const m = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i.exec(authorization); // RFC 6750 §2.1
+    if (!m) throw this.unauthorized('a bearer token is required');
+    try {
+      const t = await this.tokens.verify(m[1]!);
+      return { principal: t.subject, presented: true, grants: t.access };
+    } catch {
+      throw this.unauthorized('invalid or expired token');
+    }
+  }
+}
+
+function quote(s: string): string {
+  return s.replace(/["\\]/g, '');
 }

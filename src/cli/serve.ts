@@ -3,17 +3,34 @@ import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
 import { parseListen, type BerthConfig } from '../config/config.js';
 import type { AuthDeps } from '../http/authorize.js';
-import { Authenticator } from '../auth/authenticator.js';
+import { join } from 'node:path';
+import { BasicGate, BearerGate } from '../auth/authenticator.js';
+import { TokenIssuer } from '../auth/tokens.js';
+import { TokenService } from '../auth/token-service.js';
 import { Htpasswd } from '../auth/htpasswd.js';
 import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 
-/** Auth is wholly on when an htpasswd file is configured, and wholly off otherwise. */
-export function authFrom(config: BerthConfig): AuthDeps | undefined {
+/**
+ * Auth is wholly on when an htpasswd file is configured, and wholly off otherwise: Basic on /v2/, or
+ * with `http.auth.token` Bearer tokens from /auth/token (signed by the configured key, or by one made
+ * once under <root>/auth/).
+ */
+export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; tokens?: TokenService }> {
   const path = config.http.auth?.htpasswd?.path;
-  if (!path) return undefined;
-  const access = config.accessControl ? validateAccessControl(config.accessControl) : AUTHENTICATED_ONLY;
-  return { authenticator: new Authenticator(new Htpasswd(path), config.http.auth?.realm ?? 'berth'), policy: new AccessPolicy(access) };
+  if (!path) return {};
+  const users = new Htpasswd(path);
+  const policy = new AccessPolicy(config.accessControl ? validateAccessControl(config.accessControl) : AUTHENTICATED_ONLY);
+  const t = config.http.auth?.token;
+  if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth'), policy } };
+  const issuer = await TokenIssuer.open(t.key ?? join(config.storage.root, 'auth', 'token.key'), t.key === undefined, {
+    service: t.service ?? 'berth',
+    issuer: t.issuer ?? 'berth',
+    expiresIn: t.expiresIn ?? 300,
+    refreshExpiresIn: 30 * 24 * 3600,
+  });
+  const realm = config.http.externalUrl ? `${config.http.externalUrl.replace(/\/+$/, '')}/auth/token` : undefined;
+  return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy) };
 }
 
 export async function serve(config: BerthConfig): Promise<void> {
@@ -25,7 +42,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   });
   const app = await buildApp({
     registry: opened.registry,
-    auth: authFrom(config),
+    ...(await authFrom(config)),
     externalUrl: config.http.externalUrl,
     logger: { level: config.log.level },
   });

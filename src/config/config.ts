@@ -8,7 +8,16 @@ import { validateAccessControl } from '../auth/config.js';
 import type { AccessControlConfig } from '../auth/policy.js';
 
 export interface BerthConfig {
-  http: { listen: string; externalUrl?: string; auth?: { realm?: string; htpasswd?: { path: string } } };
+  http: {
+    listen: string;
+    externalUrl?: string;
+    auth?: {
+      realm?: string;
+      htpasswd?: { path: string };
+      /** Token mode: /v2/ takes Bearer tokens from the token service at /auth/token. */
+      token?: { service?: string; issuer?: string; expiresIn?: number; key?: string };
+    };
+  };
   accessControl?: AccessControlConfig;
   storage: { root: string; fsync: boolean; delete: { enabled: boolean } };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
@@ -20,9 +29,13 @@ export const DEFAULT_CONFIG: BerthConfig = {
   log: { level: 'info' },
 };
 
-type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'map' | readonly string[] };
+type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'number' | 'map' | readonly string[] };
 const SHAPE: Shape = {
-  http: { listen: 'string', externalUrl: 'string', auth: { realm: 'string', htpasswd: { path: 'string' } } },
+  http: {
+    listen: 'string',
+    externalUrl: 'string',
+    auth: { realm: 'string', htpasswd: { path: 'string' }, token: { service: 'string', issuer: 'string', expiresIn: 'number', key: 'string' } },
+  },
   accessControl: 'map', // validated in auth/config.ts
   storage: { root: 'string', fsync: 'boolean', delete: { enabled: 'boolean' } },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -42,7 +55,7 @@ function check(value: unknown, shape: Shape, where: string): void {
       } catch (err) {
         throw new ConfigError((err as Error).message);
       }
-    } else if (want === 'string' || want === 'boolean') {
+    } else if (want === 'string' || want === 'boolean' || want === 'number') {
       if (typeof v !== want) throw new ConfigError(`${place}: must be a ${want}`);
     } else if (Array.isArray(want)) {
       if (typeof v !== 'string' || !want.includes(v)) throw new ConfigError(`${place}: must be one of ${want.join(', ')}`);

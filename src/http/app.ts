@@ -8,6 +8,8 @@ import { sendError } from './errors.js';
 import { match, type V2Route } from './router.js';
 import { Urls } from './urls.js';
 import { authorize, type AuthDeps } from './authorize.js';
+import type { TokenService } from '../auth/token-service.js';
+import { tokenRoutes } from './routes/token.js';
 import { blobRoutes } from './routes/blobs.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { manifestRoutes } from './routes/manifests.js';
@@ -17,6 +19,8 @@ export interface AppDeps {
   registry: Registry;
   /** Authentication and access control; absent means an open registry (the feature is wholly off). */
   auth?: AuthDeps;
+  /** The token service at /auth/token, when auth runs in token mode. */
+  tokens?: TokenService;
   /** Absolute base of the URLs berth hands out, when it sits behind an ingress. */
   externalUrl?: string;
   logger?: FastifyServerOptions['logger'];
@@ -65,6 +69,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     blobRoutes(deps.registry),
     manifestRoutes(deps.registry, urls),
   ];
+
+  if (deps.tokens) await tokenRoutes(app, deps.tokens);
 
   await app.register(async (v2) => {
     // Bodies under /v2/ are streams the handlers read themselves (blobs) or bound (manifests):

@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
-import type { Authenticator } from '../auth/authenticator.js';
+import type { Gate } from '../auth/authenticator.js';
 import type { AccessPolicy, RepoAction } from '../auth/policy.js';
 import type { Registry } from '../registry/registry.js';
 import { isValidTag } from '../oci/names.js';
@@ -12,8 +12,13 @@ import { header } from './request.js';
 import type { Access, Action, RouteContext } from './router.js';
 
 export interface AuthDeps {
-  authenticator: Authenticator;
+  gate: Gate;
   policy: AccessPolicy;
+}
+
+/** The token spec's action for a repository action: pull, push or delete. */
+export function dockerAction(a: RepoAction): string {
+  return a === 'read' ? 'pull' : a === 'delete' ? 'delete' : 'push';
 }
 
 async function needed(action: Action, ctx: RouteContext, registry: Registry): Promise<RepoAction> {
@@ -33,18 +38,29 @@ async function needed(action: Action, ctx: RouteContext, registry: Registry): Pr
 }
 
 export async function authorize(auth: AuthDeps, registry: Registry, request: FastifyRequest, action: Action, ctx: RouteContext): Promise<Access> {
-  const principal = await auth.authenticator.principal(header(request, 'authorization'));
+  let caller;
+  try {
+    caller = await auth.gate.identify(header(request, 'authorization'));
+  } catch (err) {
+    // a refused credential gets the challenge for this request's host
+    if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') throw auth.gate.unauthorized(err.message, undefined, request.headers.host);
+    throw err;
+  }
+  const { principal } = caller;
   const access: Access = { principal, canRead: (repo) => auth.policy.allowed(principal, repo, 'read') };
   if (action === 'catalog') return access; // filtered entry by entry
   if (action === 'ping') {
     // distribution-spec "API Version Check": 401 tells a client to log in (docker login relies on it).
-    if (principal === undefined) throw auth.authenticator.unauthorized();
+    if (!caller.presented) throw auth.gate.unauthorized(undefined, undefined, request.headers.host);
     return access;
   }
   const need = await needed(action, ctx, registry);
-  if (!auth.policy.allowed(principal, ctx.name, need)) {
-    if (principal === undefined) throw auth.authenticator.unauthorized();
-    throw new RegistryError('DENIED', `${need} on ${ctx.name} is not allowed for ${principal}`);
-  }
-  return access;
+  const verb = dockerAction(need);
+  const tokenGrants =
+    caller.grants === undefined ||
+    caller.grants.some((e) => e.type === 'repository' && e.name === ctx.name && (e.actions.includes(verb) || e.actions.includes('*')));
+  if (tokenGrants && auth.policy.allowed(principal, ctx.name, need)) return access;
+  const scope = `repository:${ctx.name}:${verb === 'push' ? 'pull,push' : verb}`;
+  if (!caller.presented) throw auth.gate.unauthorized('authentication required', scope, request.headers.host);
+  throw new RegistryError('DENIED', `${need} on ${ctx.name} is not granted to ${principal ?? 'anonymous'}`);
 }

@@ -10,6 +10,7 @@ import { buildApp } from '../../src/http/app.js';
 import { openRegistry, type OpenRegistry } from '../../src/open.js';
 import type { RegistryOptions } from '../../src/registry/registry.js';
 import type { AuthDeps } from '../../src/http/authorize.js';
+import type { TokenService } from '../../src/auth/token-service.js';
 
 export interface Resp {
   status: number;
@@ -40,11 +41,11 @@ function resp(status: number, headers: Record<string, string>, body: Buffer): Re
 }
 
 export async function startRegistry(
-  opts: { listen?: boolean; registry?: Partial<RegistryOptions>; fsync?: boolean; auth?: AuthDeps } = {},
+  opts: { listen?: boolean; registry?: Partial<RegistryOptions>; fsync?: boolean; auth?: AuthDeps; tokens?: TokenService } = {},
 ): Promise<TestRegistry> {
   const root = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const opened = await openRegistry({ root, fsync: opts.fsync ?? true, registry: opts.registry });
-  const app = await buildApp({ registry: opened.registry, auth: opts.auth });
+  const app = await buildApp({ registry: opened.registry, auth: opts.auth, tokens: opts.tokens });
   let url: string | undefined;
   let request: Requester;
   if (opts.listen) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { testDirPersistent } from '../helpers/tmp.js';
 import { blob, errorCode, imageManifest, OCI_MANIFEST, sha256 } from '../helpers/oci.js';
-import { Authenticator } from '../../src/auth/authenticator.js';
+import { BasicGate } from '../../src/auth/authenticator.js';
 import { Htpasswd } from '../../src/auth/htpasswd.js';
 import { AccessPolicy, type AccessControlConfig, type RepoAction } from '../../src/auth/policy.js';
 
@@ -34,7 +34,7 @@ describe('Basic auth and access control (real HTTP)', () => {
     const dir = await testDirPersistent('berth-auth-');
     const file = join(dir, 'htpasswd');
     await writeFile(file, USERS.map((u) => `${u}:${bcrypt.hashSync(`${u}-pw`, 4)}\n`).join(''));
-    reg = await startRegistry({ listen: true, auth: { authenticator: new Authenticator(new Htpasswd(file), 'berth-test'), policy } });
+    reg = await startRegistry({ listen: true, auth: { gate: new BasicGate(new Htpasswd(file), 'berth-test'), policy } });
     // content to read, update and delete, pushed by the admin
     for (const repo of REPOS) {
       const config = blob(50);

@@ -1,0 +1,81 @@
+/**
+ * The token service's use case (distribution token spec "Requesting a Token", and its OAuth2 form):
+ * check the credentials, grant the intersection of the requested scopes and the caller's policy, and
+ * sign. A token never carries more than was both asked for and allowed.
+ */
+import { RegistryError } from '../oci/errors.js';
+import { isValidName } from '../oci/names.js';
+import type { Htpasswd } from './htpasswd.js';
+import type { AccessPolicy, Principal, RepoAction } from './policy.js';
+import { parseScope, type AccessEntry, type TokenIssuer } from './tokens.js';
+
+export interface TokenResponse {
+  token: string;
+  access_token: string;
+  expires_in: number;
+  issued_at: string;
+  refresh_token?: string;
+  scope?: string;
+}
+
+const FOR: Record<string, RepoAction[]> = { pull: ['read'], push: ['create', 'update'], delete: ['delete'] };
+
+export class TokenService {
+  constructor(
+    readonly issuer: TokenIssuer,
+    private readonly users: Htpasswd,
+    private readonly policy: AccessPolicy,
+  ) {}
+
+  get service(): string {
+    return this.issuer.settings.service;
+  }
+
+  /** undefined for anonymous; throws UNAUTHORIZED for wrong credentials. */
+  async login(user: string | undefined, password: string | undefined): Promise<Principal> {
+    if (user === undefined) return undefined;
+    if (!(await this.users.verify(user, password ?? ''))) throw new RegistryError('UNAUTHORIZED', 'invalid username or password');
+    return user;
+  }
+
+  async fromRefresh(refreshToken: string): Promise<Principal> {
+    try {
+      const user = await this.issuer.verifyRefresh(refreshToken);
+      if (!(await this.users.has(user))) throw new Error('user removed');
+      return user;
+    } catch {
+      throw new RegistryError('UNAUTHORIZED', 'invalid refresh token');
+    }
+  }
+
+  /** The access to sign: each requested action the policy allows (`*` means every action held). */
+  grant(principal: Principal, scopes: string[]): AccessEntry[] {
+    const out: AccessEntry[] = [];
+    for (const s of scopes) {
+      const e = parseScope(s);
+      if (!e) continue;
+      if (e.type === 'repository' && isValidName(e.name)) {
+        const wanted = e.actions.includes('*') ? ['pull', 'push', 'delete'] : e.actions;
+        const granted = wanted.filter((a) => (FOR[a] ?? []).some((r) => this.policy.allowed(principal, e.name, r)));
+        out.push({ type: 'repository', name: e.name, actions: [...new Set(granted)] });
+      } else if (e.type === 'registry' && e.name === 'catalog' && principal !== undefined) {
+        out.push({ type: 'registry', name: 'catalog', actions: ['*'] });
+      }
+    }
+    return out;
+  }
+
+  async token(principal: Principal, scopes: string[], service: string | undefined, offline: boolean): Promise<TokenResponse> {
+    if (service !== undefined && service !== this.service) {
+      throw new RegistryError('UNSUPPORTED', `this token service issues tokens for ${this.service}, not ${service}`, { status: 400 });
+    }
+    const access = this.grant(principal, scopes);
+    const t = await this.issuer.issue(principal, access);
+    const body: TokenResponse = { token: t.token, access_token: t.token, expires_in: t.expiresIn, issued_at: t.issuedAt };
+    const granted = access.filter((a) => a.actions.length > 0).map((a) => `${a.type}:${a.name}:${a.actions.join(',')}`);
+    if (granted.length) body.scope = granted.join(' ');
+    if (offline && principal !== undefined) body.refresh_token = await this.issuer.issueRefresh(principal);
+    return body;
+  }
+}
+
