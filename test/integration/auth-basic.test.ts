@@ -51,43 +51,6 @@ describe('Basic auth and access control (real HTTP)', () => {
   });
   afterAll(() => reg.close());
 
-  async function attempt(who: string | undefined, repo: string, action: RepoAction): Promise<number> {
-    const h = who ? basic(who) : {};
-    switch (action) {
-      case 'read':
-        return (await reg.request('GET', `/v2/${repo}/manifests/v1`, { headers: h })).status;
-      case 'create': {
-        const b = blob(20);
-        return (await reg.request('POST', `/v2/${repo}/blobs/uploads/?digest=${b.digest}`, { headers: h, body: b.bytes })).status;
-      }
-      case 'update': {
-        // moving the existing tag `v1` to a new manifest made of a blob the admin pushes first
-        const config = blob(30);
-        await reg.request('POST', `/v2/${repo}/blobs/uploads/?digest=${config.digest}`, { headers: basic('root'), body: config.bytes });
-        const m = imageManifest(config, []);
-        return (await reg.request('PUT', `/v2/${repo}/manifests/v1`, { headers: { ...h, 'content-type': OCI_MANIFEST }, body: m.bytes })).status;
-      }
-      case 'delete': {
-        const r = await reg.request('DELETE', `/v2/${repo}/manifests/keep`, { headers: h });
-        if (r.status === 202) {
-          // put it back for the next caller
-          const g = await reg.request('GET', `/v2/${repo}/manifests/v1`, { headers: basic('root') });
-          await reg.request('PUT', `/v2/${repo}/manifests/keep`, { headers: { ...basic('root'), 'content-type': OCI_MANIFEST }, body: g.body });
-        }
-        return r.status;
-      }
-    }
-  }
-
-  const callers = [undefined, ...USERS];
-  const cases = callers.flatMap((who) => REPOS.flatMap((repo) => (['read', 'create', 'update', 'delete'] as const).map((a) => [who, repo, a] as const)));
-  it.each(cases)('%s on %s: %s', async (who, repo, action) => {
-    const status = await attempt(who, repo, action);
-    const want = policy.allowed(who, repo, action);
-    if (want) expect(status).toBeLessThan(300);
-    else expect(status).toBe(who === undefined ? 401 : 403);
-  });
-
   it('answers no or wrong credentials with 401, UNAUTHORIZED and a Basic challenge, on every endpoint', async () => {
     for (const [method, path] of [['GET', '/v2/'], ['GET', '/v2/other/app/tags/list'], ['HEAD', '/v2/team-a/app/manifests/v1'], ['POST', '/v2/team-a/app/blobs/uploads/']]) {
       for (const h of [{}, basic('dana', 'wrong'), basic('nobody'), { authorization: 'Basic !!!' }, { authorization: 'Bearer x' }]) {

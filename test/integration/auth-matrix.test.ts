@@ -1,0 +1,4 @@
+import { authMatrixSuite } from '../shared/auth-matrix.suite.js';
+
+authMatrixSuite('basic');
+authMatrixSuite('token');
