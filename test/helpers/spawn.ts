@@ -47,7 +47,7 @@ export async function spawnBerth(opts: { root?: string; args?: string[] } = {}):
   for (;;) {
     if (child.exitCode !== null) throw new Error(`berth exited with ${child.exitCode}:\n${log}`);
     try {
-      if ((await fetch(`${url}/v2/`)).ok) break;
+      if ((await fetch(`${url}/v2/`)).status < 500) break; // 401 when auth is on: up all the same
     } catch {
       /* not up yet */
     }
