@@ -8,6 +8,7 @@ import { parseBasic } from './basic.js';
 import type { Htpasswd } from './htpasswd.js';
 import type { Principal } from './policy.js';
 import type { AccessEntry, TokenIssuer } from './tokens.js';
+import { LoginLimiter } from './limiter.js';
 
 export interface Caller {
   principal: Principal;
@@ -18,7 +19,8 @@ export interface Caller {
 }
 
 export interface Gate {
-  identify(authorization: string | undefined): Promise<Caller>;
+  /** `client`: the caller's address, for failed-login limits. */
+  identify(authorization: string | undefined, client?: string): Promise<Caller>;
   /**
    * 401 with the challenge that tells a client how to authenticate (for `scope` when given); `host`
    * is the request's Host, for a token realm when no external URL is configured.
@@ -30,16 +32,19 @@ export class BasicGate implements Gate {
   constructor(
     private readonly users: Htpasswd,
     readonly realm: string,
+    private readonly limiter = new LoginLimiter(),
   ) {}
 
   unauthorized(message = 'authentication required'): RegistryError {
     return new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': `Basic realm="${quote(this.realm)}"` } });
   }
 
-  async identify(authorization: string | undefined): Promise<Caller> {
+  async identify(authorization: string | undefined, client?: string): Promise<Caller> {
     const creds = parseBasic(authorization);
     if (creds === undefined) return { principal: undefined, presented: false };
+    this.limiter.check(client, creds?.user);
     if (creds === null || !(await this.users.verify(creds.user, creds.password))) {
+      await this.limiter.failed(client, creds?.user);
       throw this.unauthorized('invalid username or password');
     }
     return { principal: creds.user, presented: true };

@@ -7,6 +7,7 @@ import { RegistryError } from '../oci/errors.js';
 import { isValidName } from '../oci/names.js';
 import type { Htpasswd } from './htpasswd.js';
 import type { AccessPolicy, Principal, RepoAction } from './policy.js';
+import { LoginLimiter } from './limiter.js';
 import { parseScope, type AccessEntry, type TokenIssuer } from './tokens.js';
 
 export interface TokenResponse {
@@ -25,6 +26,7 @@ export class TokenService {
     readonly issuer: TokenIssuer,
     private readonly users: Htpasswd,
     private readonly policy: AccessPolicy,
+    private readonly limiter = new LoginLimiter(),
   ) {}
 
   get service(): string {
@@ -32,9 +34,13 @@ export class TokenService {
   }
 
   /** undefined for anonymous; throws UNAUTHORIZED for wrong credentials. */
-  async login(user: string | undefined, password: string | undefined): Promise<Principal> {
+  async login(user: string | undefined, password: string | undefined, client?: string): Promise<Principal> {
     if (user === undefined) return undefined;
-    if (!(await this.users.verify(user, password ?? ''))) throw new RegistryError('UNAUTHORIZED', 'invalid username or password');
+    this.limiter.check(client, user);
+    if (!(await this.users.verify(user, password ?? ''))) {
+      await this.limiter.failed(client, user);
+      throw new RegistryError('UNAUTHORIZED', 'invalid username or password');
+    }
     return user;
   }
 

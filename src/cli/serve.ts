@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BasicGate, BearerGate } from '../auth/authenticator.js';
 import { TokenIssuer } from '../auth/tokens.js';
 import { TokenService } from '../auth/token-service.js';
+import { DEFAULT_LIMITS, LoginLimiter } from '../auth/limiter.js';
 import { Htpasswd } from '../auth/htpasswd.js';
 import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
@@ -20,9 +21,16 @@ export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; 
   const path = config.http.auth?.htpasswd?.path;
   if (!path) return {};
   const users = new Htpasswd(path);
+  const f = config.http.auth?.failedLogins ?? {};
+  const limiter = new LoginLimiter({
+    perClient: f.perClient ?? DEFAULT_LIMITS.perClient,
+    perUser: f.perUser ?? DEFAULT_LIMITS.perUser,
+    windowMs: (f.windowSeconds ?? DEFAULT_LIMITS.windowMs / 1000) * 1000,
+    failureDelayMs: f.delayMs ?? DEFAULT_LIMITS.failureDelayMs,
+  });
   const policy = new AccessPolicy(config.accessControl ? validateAccessControl(config.accessControl) : AUTHENTICATED_ONLY);
   const t = config.http.auth?.token;
-  if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth'), policy } };
+  if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter), policy } };
   const issuer = await TokenIssuer.open(t.key ?? join(config.storage.root, 'auth', 'token.key'), t.key === undefined, {
     service: t.service ?? 'berth',
     issuer: t.issuer ?? 'berth',
@@ -30,7 +38,7 @@ export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; 
     refreshExpiresIn: 30 * 24 * 3600,
   });
   const realm = config.http.externalUrl ? `${config.http.externalUrl.replace(/\/+$/, '')}/auth/token` : undefined;
-  return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy) };
+  return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy, limiter) };
 }
 
 export async function serve(config: BerthConfig): Promise<void> {

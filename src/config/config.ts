@@ -16,6 +16,8 @@ export interface BerthConfig {
       htpasswd?: { path: string };
       /** Token mode: /v2/ takes Bearer tokens from the token service at /auth/token. */
       token?: { service?: string; issuer?: string; expiresIn?: number; key?: string };
+      /** Failed-login limits (defaults: 20 per client and 10 per user in 300 s, each failure answered after 300 ms). */
+      failedLogins?: { perClient?: number; perUser?: number; windowSeconds?: number; delayMs?: number };
     };
   };
   accessControl?: AccessControlConfig;
@@ -34,7 +36,12 @@ const SHAPE: Shape = {
   http: {
     listen: 'string',
     externalUrl: 'string',
-    auth: { realm: 'string', htpasswd: { path: 'string' }, token: { service: 'string', issuer: 'string', expiresIn: 'number', key: 'string' } },
+    auth: {
+      realm: 'string',
+      htpasswd: { path: 'string' },
+      token: { service: 'string', issuer: 'string', expiresIn: 'number', key: 'string' },
+      failedLogins: { perClient: 'number', perUser: 'number', windowSeconds: 'number', delayMs: 'number' },
+    },
   },
   accessControl: 'map', // validated in auth/config.ts
   storage: { root: 'string', fsync: 'boolean', delete: { enabled: 'boolean' } },

@@ -40,7 +40,7 @@ async function needed(action: Action, ctx: RouteContext, registry: Registry): Pr
 export async function authorize(auth: AuthDeps, registry: Registry, request: FastifyRequest, action: Action, ctx: RouteContext): Promise<Access> {
   let caller;
   try {
-    caller = await auth.gate.identify(header(request, 'authorization'));
+    caller = await auth.gate.identify(header(request, 'authorization'), request.ip);
   } catch (err) {
     // a refused credential gets the challenge for this request's host
     if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') throw auth.gate.unauthorized(err.message, undefined, request.headers.host);

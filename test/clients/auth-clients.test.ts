@@ -44,7 +44,9 @@ for (const mode of ['basic', 'token'] as const) {
       want = (JSON.parse(await readFile(join(src, 'index.json'), 'utf8')) as Layout).manifests[0]!.digest;
       await writeFile(join(work, 'htpasswd'), `alice:${bcrypt.hashSync('alice-secret', 5)}\n`);
       const token = mode === 'token' ? '    token:\n      service: berth\n' : '';
-      await writeFile(join(work, 'berth.yaml'), `http:\n  auth:\n    htpasswd:\n      path: ${join(work, 'htpasswd')}\n${token}`);
+      // clients retry refused requests many times (ctr most): loose failed-login limits here, tested on their own elsewhere
+      const limits = '    failedLogins:\n      perClient: 1000\n      perUser: 1000\n      delayMs: 10\n';
+      await writeFile(join(work, 'berth.yaml'), `http:\n  auth:\n    htpasswd:\n      path: ${join(work, 'htpasswd')}\n${token}${limits}`);
       berth = await spawnBerth({ args: ['--config', join(work, 'berth.yaml')] });
     });
     afterAll(async () => {

@@ -11,6 +11,7 @@ import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { testDirPersistent } from '../helpers/tmp.js';
 import { blob, errorCode, imageManifest, OCI_MANIFEST, sha256 } from '../helpers/oci.js';
 import { BasicGate } from '../../src/auth/authenticator.js';
+import { LoginLimiter } from '../../src/auth/limiter.js';
 import { Htpasswd } from '../../src/auth/htpasswd.js';
 import { AccessPolicy, type AccessControlConfig, type RepoAction } from '../../src/auth/policy.js';
 
@@ -99,5 +100,31 @@ describe('Basic auth and access control (real HTTP)', () => {
     const own = await reg.request('PUT', `${loc}?digest=${b.digest}`, { headers: basic('dana'), body: b.bytes });
     expect(own.status).toBe(201);
     expect(sha256(b.bytes)).toBe(b.digest);
+  });
+});
+
+describe('failed-login limits', () => {
+  it('answers after a delay, then 429 TOOMANYREQUESTS per user and per client, even with the right password', async () => {
+    const dir = await testDirPersistent('berth-limit-');
+    const file = join(dir, 'htpasswd');
+    await writeFile(file, ['kim', 'lee'].map((u) => `${u}:${bcrypt.hashSync(`${u}-pw`, 4)}\n`).join(''));
+    const limiter = new LoginLimiter({ perClient: 5, perUser: 3, windowMs: 60_000, failureDelayMs: 150 });
+    const reg = await startRegistry({ listen: true, auth: { gate: new BasicGate(new Htpasswd(file), 'berth-test', limiter), policy: new AccessPolicy({ repositories: { '**': { defaultPolicy: ['read'] } } }) } });
+    try {
+      const t = Date.now();
+      expect((await reg.request('GET', '/v2/', { headers: basic('kim', 'bad') })).status).toBe(401);
+      expect(Date.now() - t).toBeGreaterThanOrEqual(140);
+      for (let i = 0; i < 2; i++) expect((await reg.request('GET', '/v2/', { headers: basic('kim', 'bad') })).status).toBe(401);
+      const locked = await reg.request('GET', '/v2/', { headers: basic('kim') });
+      expect(locked.status).toBe(429);
+      expect(errorCode(locked)).toBe('TOOMANYREQUESTS');
+      expect(locked.headers['retry-after']).toBe('60');
+      expect((await reg.request('GET', '/v2/', { headers: basic('lee') })).status).toBe(200); // another user is fine
+      for (let i = 0; i < 2; i++) await reg.request('GET', '/v2/', { headers: basic('lee', 'bad') });
+      // 5 failures from this client now: the client itself is refused, whoever it claims to be
+      expect((await reg.request('GET', '/v2/', { headers: basic('lee') })).status).toBe(429);
+    } finally {
+      await reg.close();
+    }
   });
 });

@@ -25,7 +25,7 @@ export async function tokenRoutes(app: FastifyInstance, service: TokenService): 
       const q = query(request);
       const creds = parseBasic(header(request, 'authorization'));
       if (creds === null) throw new RegistryError('UNAUTHORIZED', 'malformed Basic credentials');
-      const principal = await service.login(creds?.user, creds?.password);
+      const principal = await service.login(creds?.user, creds?.password, request.ip);
       const offline = q.get('offline_token') === 'true';
       return reply.send(await service.token(principal, q.getAll('scope'), q.get('service') ?? undefined, offline));
     });
@@ -37,7 +37,7 @@ export async function tokenRoutes(app: FastifyInstance, service: TokenService): 
       const grant = form.get('grant_type');
       let principal: string | undefined;
       if (grant === 'password') {
-        principal = await service.login(form.get('username') ?? '', form.get('password') ?? '');
+        principal = await service.login(form.get('username') ?? '', form.get('password') ?? '', request.ip);
       } else if (grant === 'refresh_token') {
         principal = await service.fromRefresh(form.get('refresh_token') ?? '');
       } else {
