@@ -61,6 +61,12 @@ export async function serve(config: BerthConfig): Promise<void> {
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await opened.close();
+    // pino writes asynchronously: the last lines (an audit line among them) must reach the log
+    await new Promise<void>((resolve) => {
+      const log = app.log as { flush?: (cb: () => void) => void };
+      if (log.flush) log.flush(resolve);
+      else resolve();
+    });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -7,6 +7,7 @@ import type { Registry } from '../registry/registry.js';
 import { sendError } from './errors.js';
 import { match, type V2Route } from './router.js';
 import { Urls } from './urls.js';
+import { auditLine, rememberPrincipal } from './audit.js';
 import { authorize, type AuthDeps } from './authorize.js';
 import type { TokenService } from '../auth/token-service.js';
 import { tokenRoutes } from './routes/token.js';
@@ -38,6 +39,8 @@ class AccessLog extends LogController {
       { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
       'request',
     );
+    const audit = auditLine(request, reply);
+    if (audit) request.log.info(audit, audit.event);
   }
 }
 
@@ -79,7 +82,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v2.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
       const { method, ctx } = match(routes, request);
-      if (deps.auth) ctx.access = await authorize(deps.auth, deps.registry, request, method.action, ctx);
+      if (deps.auth) {
+        ctx.access = await authorize(deps.auth, deps.registry, request, method.action, ctx);
+        rememberPrincipal(request, ctx.access.principal);
+      }
       return method.handler(request, reply, ctx);
     };
     v2.route({ method: [...V2_METHODS], url: '/v2', handler });

@@ -108,6 +108,10 @@ for (const mode of ['basic', 'token'] as const) {
       const tokenCalls = berth.log().match(/"url":"\/auth\/token[^"]*","status":200/g) ?? [];
       if (mode === 'token') expect(tokenCalls.length).toBeGreaterThan(3);
       else expect((await fetch(`${berth.url}/auth/token`)).status).toBe(404);
+      // the audit trail saw the wrong passwords and alice's pushes, and no secret
+      expect(berth.log()).toMatch(/"audit":true,"client":"127\.0\.0\.1","event":"login-failed"/);
+      expect(berth.log()).toMatch(/"audit":true,"client":"127\.0\.0\.1","user":"alice","event":"push","repository":"auth\/skopeo","reference":"v1"/);
+      expect(berth.log()).not.toMatch(/alice-secret|wrong"|Basic [A-Za-z0-9+/=]{8,}/);
     });
 
     it('ctr --user pushes and pulls; a wrong password fails', async () => {
