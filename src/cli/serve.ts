@@ -1,7 +1,7 @@
 /** `berth serve`: opens the registry, listens, and shuts down gracefully on SIGTERM/SIGINT. */
 import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
-import { parseListen, type BerthConfig } from '../config/config.js';
+import { durationMs, parseListen, type BerthConfig } from '../config/config.js';
 import type { AuthDeps } from '../http/authorize.js';
 import { join } from 'node:path';
 import { BasicGate, BearerGate } from '../auth/authenticator.js';
@@ -54,10 +54,20 @@ export async function serve(config: BerthConfig): Promise<void> {
     externalUrl: config.http.externalUrl,
     logger: { level: config.log.level },
   });
+  // storage.uploadTTL: abandoned upload sessions and their data go away by themselves.
+  const ttl = durationMs(config.storage.uploadTTL);
+  const sweep = setInterval(() => {
+    opened.registry.uploads.expire(ttl).then(
+      (n) => n > 0 && app.log.info({ expired: n }, 'expired upload sessions'),
+      (err: unknown) => app.log.error({ err }, 'upload expiry failed'),
+    );
+  }, Math.max(1000, Math.min(ttl / 4, 10 * 60_000)));
+  sweep.unref();
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1); // a second signal: exit at once
     stopping = true;
+    clearInterval(sweep);
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await opened.close();

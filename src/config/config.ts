@@ -21,17 +21,23 @@ export interface BerthConfig {
     };
   };
   accessControl?: AccessControlConfig;
-  storage: { root: string; fsync: boolean; delete: { enabled: boolean } };
+  storage: {
+    root: string;
+    fsync: boolean;
+    delete: { enabled: boolean };
+    /** Upload sessions idle longer than this expire with their data: "24h", "30m", "90s" or seconds. */
+    uploadTTL: string | number;
+  };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
 export const DEFAULT_CONFIG: BerthConfig = {
   http: { listen: '0.0.0.0:5000' },
-  storage: { root: './storage', fsync: true, delete: { enabled: true } },
+  storage: { root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h' },
   log: { level: 'info' },
 };
 
-type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'number' | 'map' | readonly string[] };
+type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'number' | 'duration' | 'map' | readonly string[] };
 const SHAPE: Shape = {
   http: {
     listen: 'string',
@@ -44,7 +50,7 @@ const SHAPE: Shape = {
     },
   },
   accessControl: 'map', // validated in auth/config.ts
-  storage: { root: 'string', fsync: 'boolean', delete: { enabled: 'boolean' } },
+  storage: { root: 'string', fsync: 'boolean', delete: { enabled: 'boolean' }, uploadTTL: 'duration' },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 
@@ -56,7 +62,13 @@ function check(value: unknown, shape: Shape, where: string): void {
     const place = where ? `${where}.${k}` : k;
     const want = shape[k];
     if (want === undefined) throw new ConfigError(`${place}: unknown key`);
-    if (want === 'map') {
+    if (want === 'duration') {
+      try {
+        durationMs(v as string | number);
+      } catch (err) {
+        throw new ConfigError(`${place}: ${(err as Error).message}`);
+      }
+    } else if (want === 'map') {
       try {
         validateAccessControl(v, place);
       } catch (err) {
@@ -104,4 +116,13 @@ export function parseListen(listen: string): { host: string; port: number } {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${listen}`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/** "24h", "30m", "90s", "2d", "500ms" or a number of seconds, in milliseconds. */
+export function durationMs(v: string | number): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v * 1000;
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim()) : null;
+  if (!m) throw new Error(`expected a duration such as "24h", "30m" or "90s", got ${JSON.stringify(v)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
 }

@@ -171,6 +171,12 @@ export class LevelIndex implements MetadataIndex {
     return this.getJson(keys.upload(id));
   }
 
+  async listUploads(): Promise<UploadRecord[]> {
+    const prefix = keys.uploadPrefix();
+    const values = await this.db.values({ gte: prefix, lt: prefix + END }).all();
+    return values.map((v) => JSON.parse(v.toString('utf8')) as UploadRecord);
+  }
+
   /**
    * Session records are not synced: a session is not acknowledged content, and one lost in a crash
    * only makes its client start that blob again. (The blob a session completes is synced with its link.)

@@ -24,6 +24,8 @@ export interface UploadRecord {
   /** Bytes acknowledged so far (202 sent); the session file is cut back to this after a crash. */
   offset: number;
   startedAt: number;
+  /** Last time a chunk arrived; sessions idle longer than storage.uploadTTL expire. */
+  updatedAt?: number;
   /** The user who opened it, when auth is on: nobody else may use its URL. */
   owner?: string;
 }
@@ -69,6 +71,7 @@ export interface TagIndex {
 
 export interface UploadIndex {
   upload(id: string): Promise<UploadRecord | undefined>;
+  listUploads(): Promise<UploadRecord[]>;
   putUpload(record: UploadRecord): Promise<void>;
   deleteUpload(id: string): Promise<void>;
 }

@@ -106,7 +106,7 @@ export class UploadService {
     return this.sessions.run(id, async () => {
       const rec = await this.load(repo, id, owner);
       const offset = await this.write(rec, chunk);
-      const next = { ...rec, offset };
+      const next = { ...rec, offset, updatedAt: Date.now() };
       await this.index.putUpload(next);
       this.live.set(id, next);
       return toState(next);
@@ -147,6 +147,31 @@ export class UploadService {
       this.live.delete(id);
       await this.data.remove(id);
     });
+  }
+
+  /**
+   * Ends sessions idle for longer than `ttlMs` (storage.uploadTTL): their records, their files, and
+   * session files no record knows (left by a crash). Returns how many were removed.
+   */
+  async expire(ttlMs: number, now = Date.now()): Promise<number> {
+    let removed = 0;
+    const known = new Set<string>();
+    for (const rec of await this.index.listUploads()) {
+      known.add(rec.id);
+      if (now - (rec.updatedAt ?? rec.startedAt) <= ttlMs) continue;
+      await this.sessions.run(rec.id, async () => {
+        await this.index.deleteUpload(rec.id);
+        this.live.delete(rec.id);
+        await this.data.remove(rec.id);
+      });
+      removed++;
+    }
+    for (const f of await this.data.list()) {
+      if (known.has(f.id) || this.live.has(f.id) || now - f.mtimeMs <= ttlMs) continue;
+      await this.data.remove(f.id);
+      removed++;
+    }
+    return removed;
   }
 
   private write(rec: UploadRecord, chunk: Chunk): Promise<number> {

@@ -54,6 +54,8 @@ export interface UploadStore {
   /** Verifies the session's bytes against `digest` and moves them into the blob store. */
   commit(id: string, digest: Digest): Promise<{ size: number }>;
   remove(id: string): Promise<void>;
+  /** Session files on disk with their last change (ms), for sweeping ones no record knows. */
+  list(): Promise<{ id: string; mtimeMs: number }[]>;
   /** Cuts a session back to `size` bytes: its last acknowledged length. */
   truncateTo(id: string, size: number): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * The sha256 state of each session lives in this process only (Node cannot serialise a hash); after
  * a restart, or when PUT asks for another algorithm, the session's file is re-hashed at commit.
  */
-import { open, stat, truncate } from 'node:fs/promises';
+import { open, readdir, stat, truncate } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
 import { digestOf, newHash, type Digest } from '../oci/digest.js';
 import type { ByteSource, UploadStore } from './blobstore.js';
@@ -102,6 +102,18 @@ export class FsUploadStore implements UploadStore {
     this.states.delete(id);
     if (state && !state.file) return;
     await unlinkQuiet(this.paths.upload(id));
+  }
+
+  async list(): Promise<{ id: string; mtimeMs: number }[]> {
+    const out: { id: string; mtimeMs: number }[] = [];
+    for (const id of await readdir(this.paths.uploadsDir)) {
+      try {
+        out.push({ id, mtimeMs: (await stat(this.paths.upload(id))).mtimeMs });
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+    return out;
   }
 
   /** Cuts a session's file back to `size` (its last acknowledged length after a crash). */
