@@ -3,7 +3,7 @@ import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
 import { durationMs, parseListen, type BerthConfig } from '../config/config.js';
 import type { AuthDeps } from '../http/authorize.js';
-import { join } from 'node:path';
+import { StorePaths } from '../storage/paths.js';
 import { BasicGate, BearerGate } from '../auth/authenticator.js';
 import { TokenIssuer } from '../auth/tokens.js';
 import { TokenService } from '../auth/token-service.js';
@@ -31,7 +31,7 @@ export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; 
   const policy = new AccessPolicy(config.accessControl ? validateAccessControl(config.accessControl) : AUTHENTICATED_ONLY);
   const t = config.http.auth?.token;
   if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter), policy } };
-  const issuer = await TokenIssuer.open(t.key ?? join(config.storage.root, 'auth', 'token.key'), t.key === undefined, {
+  const issuer = await TokenIssuer.open(t.key ?? new StorePaths(config.storage.root).tokenKey, t.key === undefined, {
     service: t.service ?? 'berth',
     issuer: t.issuer ?? 'berth',
     expiresIn: t.expiresIn ?? 300,

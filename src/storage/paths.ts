@@ -2,11 +2,12 @@
  * The one owner of berth's on-disk layout. Nothing else in berth joins paths under the root.
  *
  *   <root>/
- *     blobs/<alg>/<hex[0:2]>/<hex>   content-addressed bytes of every blob and manifest, written once,
- *                                    renamed into place only after size and digest were verified
+ *     blobs/<alg>/<hex[0:2]>/<hex>   content-addressed bytes of every blob, written once, renamed into
+ *                                    place only after size and digest were verified
  *     uploads/<uuid>                 the bytes of one blob-upload session received so far
- *     tmp/<random>                   monolithic uploads and manifests while they are written and hashed
- *     index/                         the LevelDB metadata index (src/index/keys.ts draws its keys)
+ *     tmp/<random>                   monolithic uploads while they are written and hashed
+ *     index/                         the LevelDB metadata index, manifests' bytes included (src/index/keys.ts)
+ *     auth/token.key                 the token service's signing key, when berth made it
  *
  * Blobs are global: repositories own no bytes, only index entries that link them, so a blob pushed
  * to many repositories is stored once.
@@ -29,6 +30,10 @@ export class StorePaths {
   }
   get indexDir(): string {
     return join(this.root, 'index');
+  }
+
+  get tokenKey(): string {
+    return join(this.root, 'auth', 'token.key');
   }
 
   blobDir(d: Digest): string {
