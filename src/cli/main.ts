@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { serve } from './serve.js';
 import { userAdd, userDelete } from './user.js';
+import { gcOnce } from './gc.js';
 
 const program = new Command();
 program.name('berth').description('A lightweight OCI registry for edge clusters');
@@ -23,6 +24,18 @@ program
     if (opts.listen) config.http.listen = opts.listen;
     if (opts.root) config.storage.root = opts.root;
     await serve(config);
+  });
+
+program
+  .command('gc')
+  .description('collect garbage once in a stopped registry (a running one collects by itself)')
+  .option('--dry-run', 'report what would go; delete nothing')
+  .option('--root <dir>', 'data root (default ./storage)')
+  .option('--config <file>', 'YAML or JSON configuration file')
+  .action(async (opts: { dryRun?: boolean; root?: string; config?: string }) => {
+    const config = await loadConfig(opts.config);
+    if (opts.root) config.storage.root = opts.root;
+    await gcOnce(config, !!opts.dryRun);
   });
 
 const user = program.command('user').description('manage the users of the htpasswd file');

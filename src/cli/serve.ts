@@ -63,11 +63,23 @@ export async function serve(config: BerthConfig): Promise<void> {
     );
   }, Math.max(1000, Math.min(ttl / 4, 10 * 60_000)));
   sweep.unref();
+  const gcEvery = config.storage.gc.enabled ? durationMs(config.storage.gc.interval) : 0;
+  const gc =
+    gcEvery > 0
+      ? setInterval(() => {
+          opened.registry.gc.run({ delayMs: durationMs(config.storage.gc.delay), dryRun: false }).then(
+            (report) => app.log.info({ gc: report }, 'garbage collection'),
+            (err: unknown) => app.log.error({ err }, 'garbage collection failed'),
+          );
+        }, gcEvery)
+      : undefined;
+  gc?.unref();
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1); // a second signal: exit at once
     stopping = true;
     clearInterval(sweep);
+    if (gc) clearInterval(gc);
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await opened.close();

@@ -27,13 +27,15 @@ export interface BerthConfig {
     delete: { enabled: boolean };
     /** Upload sessions idle longer than this expire with their data: "24h", "30m", "90s" or seconds. */
     uploadTTL: string | number;
+    /** Online garbage collection: every `interval`, what is unreachable and older than `delay` goes. */
+    gc: { enabled: boolean; interval: string | number; delay: string | number };
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
 export const DEFAULT_CONFIG: BerthConfig = {
   http: { listen: '0.0.0.0:5000' },
-  storage: { root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h' },
+  storage: { root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' } },
   log: { level: 'info' },
 };
 
@@ -50,7 +52,13 @@ const SHAPE: Shape = {
     },
   },
   accessControl: 'map', // validated in auth/config.ts
-  storage: { root: 'string', fsync: 'boolean', delete: { enabled: 'boolean' }, uploadTTL: 'duration' },
+  storage: {
+    root: 'string',
+    fsync: 'boolean',
+    delete: { enabled: 'boolean' },
+    uploadTTL: 'duration',
+    gc: { enabled: 'boolean', interval: 'duration', delay: 'duration' },
+  },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 

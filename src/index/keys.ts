@@ -27,6 +27,9 @@ export const keys = {
   manifestBytes: (digest: string) => `D${SEP}${digest}`,
   manifest: (repo: string, digest: string) => `M${SEP}${repo}${SEP}${digest}`,
   manifestPrefix: (repo: string) => `M${SEP}${repo}${SEP}`,
+  allManifestsPrefix: () => `M${SEP}`,
+  manifestBytesPrefix: () => `D${SEP}`,
+  tagsOfRepoPrefix: (repo: string) => `t${SEP}${repo}${SEP}`,
   tag: (repo: string, tag: string) => `T${SEP}${repo}${SEP}${tagSortKey(tag)}`,
   tagPrefix: (repo: string) => `T${SEP}${repo}${SEP}`,
   tagOf: (repo: string, digest: string, tag: string) => `t${SEP}${repo}${SEP}${digest}${SEP}${tag}`,
@@ -48,6 +51,18 @@ export function tagSortKey(tag: string): string {
 
 export function tagFromSortKey(part: string): string {
   return part.slice(part.indexOf(SEP) + 1);
+}
+
+/** The last part of a key (the digest of an M key, the tag of a t key). */
+export function lastPart(key: string): string {
+  return key.slice(key.lastIndexOf(SEP) + 1);
+}
+
+/** The first part of a key after its prefix (the digest of a t key after its repository prefix). */
+export function firstPart(key: string, prefix: string): string {
+  const rest = key.slice(prefix.length);
+  const i = rest.indexOf(SEP);
+  return i < 0 ? rest : rest.slice(0, i);
 }
 
 /** The part of a key after its prefix. */

@@ -1,7 +1,7 @@
 /** The LevelDB MetadataIndex. Key schema: keys.ts. */
 import { Level } from 'level';
 import type { Descriptor } from '../oci/manifest.js';
-import { END, keys, suffix, tagFromSortKey, tagSortKey } from './keys.js';
+import { END, firstPart, keys, lastPart, suffix, tagFromSortKey, tagSortKey } from './keys.js';
 import { GroupCommit } from './group-commit.js';
 import type { ManifestRecord, MetadataIndex, Page, UploadRecord } from './metadata.js';
 
@@ -95,6 +95,16 @@ export class LevelIndex implements MetadataIndex {
     return true;
   }
 
+  async listBlobLinks(repo: string): Promise<{ digest: string; size: number; linkedAt: number }[]> {
+    const prefix = keys.blobLinkPrefix(repo);
+    const out: { digest: string; size: number; linkedAt: number }[] = [];
+    for (const [k, v] of await this.db.iterator({ gte: prefix, lt: prefix + END }).all()) {
+      const { size, linkedAt } = JSON.parse(v.toString('utf8')) as { size: number; linkedAt: number };
+      out.push({ digest: suffix(k, prefix), size, linkedAt });
+    }
+    return out;
+  }
+
   reposWithBlob(digest: string, limit: number): Promise<string[]> {
     return this.scanKeys(keys.blobRepoPrefix(digest), { limit });
   }
@@ -144,6 +154,27 @@ export class LevelIndex implements MetadataIndex {
     const out: Descriptor[] = [];
     for await (const v of this.db.values({ gte: prefix, lt: prefix + END })) out.push(JSON.parse(v.toString('utf8')) as Descriptor);
     return out;
+  }
+
+  async listManifests(repo: string): Promise<ManifestRecord[]> {
+    const prefix = keys.manifestPrefix(repo);
+    return (await this.db.values({ gte: prefix, lt: prefix + END }).all()).map((v) => JSON.parse(v.toString('utf8')) as ManifestRecord);
+  }
+
+  async taggedDigests(repo: string): Promise<Set<string>> {
+    const prefix = keys.tagsOfRepoPrefix(repo);
+    return new Set((await this.db.keys({ gte: prefix, lt: prefix + END }).all()).map((k) => firstPart(k, prefix)));
+  }
+
+  async orphanManifestBytes(): Promise<string[]> {
+    const mPrefix = keys.allManifestsPrefix();
+    const used = new Set((await this.db.keys({ gte: mPrefix, lt: mPrefix + END }).all()).map(lastPart));
+    const dPrefix = keys.manifestBytesPrefix();
+    return (await this.db.keys({ gte: dPrefix, lt: dPrefix + END }).all()).map((k) => suffix(k, dPrefix)).filter((d) => !used.has(d));
+  }
+
+  async deleteManifestBytes(digests: string[]): Promise<void> {
+    if (digests.length) await this.commit(digests.map((d) => ({ type: 'del' as const, key: keys.manifestBytes(d) })));
   }
 
   // --- tags ---------------------------------------------------------------------------------

@@ -40,7 +40,15 @@ export interface RepositoryIndex {
   repositoryExists(repo: string): Promise<boolean>;
 }
 
+export interface BlobLink {
+  digest: string;
+  size: number;
+  linkedAt: number;
+}
+
 export interface BlobLinkIndex {
+  /** Every blob linked to a repository (garbage collection walks them). */
+  listBlobLinks(repo: string): Promise<BlobLink[]>;
   blobLink(repo: string, digest: string): Promise<{ size: number } | undefined>;
   /** Links a blob; `endUpload` also ends that upload session in the same atomic write. */
   linkBlob(repo: string, digest: string, size: number, endUpload?: string): Promise<void>;
@@ -61,6 +69,12 @@ export interface ManifestIndex {
   /** Removes a manifest, every tag pointing at it and its referrer entry; returns the removed tags, or undefined if absent. */
   deleteManifest(repo: string, digest: string): Promise<string[] | undefined>;
   listReferrers(repo: string, subject: string): Promise<Descriptor[]>;
+  listManifests(repo: string): Promise<ManifestRecord[]>;
+  /** Digests that some tag of the repository points at. */
+  taggedDigests(repo: string): Promise<Set<string>>;
+  /** Digests of manifest bytes no repository's manifest record uses any more. */
+  orphanManifestBytes(): Promise<string[]>;
+  deleteManifestBytes(digests: string[]): Promise<void>;
 }
 
 export interface TagIndex {

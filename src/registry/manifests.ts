@@ -8,7 +8,7 @@ import { digestBytes, looksLikeDigest, parseDigest, type Digest } from '../oci/d
 import { isValidTag } from '../oci/names.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import type { ManifestRecord, MetadataIndex } from '../index/metadata.js';
-import type { KeyedMutex } from './locks.js';
+import type { KeyedMutex, SweepLock } from './locks.js';
 import type { RegistryOptions } from './registry.js';
 import { ManifestCache, type CachedManifest } from './manifest-cache.js';
 
@@ -27,6 +27,7 @@ export class ManifestService {
     private readonly index: MetadataIndex,
     private readonly options: RegistryOptions,
     private readonly locks: KeyedMutex,
+    private readonly sweep: SweepLock,
   ) {
     // ~200 bytes a tag entry: 16,384 hot tags cost about 3 MiB.
     this.cache = new ManifestCache(options.manifestCacheBytes, 16_384);
@@ -101,13 +102,28 @@ export class ManifestService {
       const tag = r.kind === 'tag' ? r.tag : undefined;
       this.cache.bump();
       try {
-        await this.index.putManifest(repo, record, bytes, referrerDescriptor(record), tag);
+        // shared with garbage collection's sweep of unreferenced manifest bytes (they are written together)
+        await this.sweep.shared(() => this.index.putManifest(repo, record, bytes, referrerDescriptor(record), tag));
       } finally {
         this.cache.bump();
         if (tag !== undefined) this.cache.forgetTag(repo, tag);
       }
       return record;
     });
+  }
+
+  /**
+   * Removes a manifest that garbage collection found unreachable. The caller holds the repository's
+   * lock already; the cache forgets it like any delete.
+   */
+  async collect(repo: string, digest: string): Promise<void> {
+    this.cache.bump();
+    try {
+      const tags = await this.index.deleteManifest(repo, digest);
+      if (tags) this.cache.forgetManifest(repo, digest, tags);
+    } finally {
+      this.cache.bump();
+    }
   }
 
   tooLarge(): RegistryError {

@@ -9,7 +9,8 @@ import { BlobService } from './blobs.js';
 import { UploadService } from './uploads.js';
 import { ManifestService } from './manifests.js';
 import { ListingService } from './listings.js';
-import { KeyedMutex } from './locks.js';
+import { KeyedMutex, SweepLock } from './locks.js';
+import { GarbageCollector } from './gc.js';
 
 export interface RegistryOptions {
   /** DELETE of manifests, tags and blobs; UNSUPPORTED (405) when off. */
@@ -41,14 +42,17 @@ export class Registry {
   readonly uploads: UploadService;
   readonly manifests: ManifestService;
   readonly listings: ListingService;
+  readonly gc: GarbageCollector;
   readonly options: RegistryOptions;
 
   constructor(deps: RegistryDeps) {
     const repoLocks = new KeyedMutex();
+    const sweep = new SweepLock();
     this.options = deps.options;
     this.blobs = new BlobService(deps.blobs, deps.index, deps.options);
-    this.uploads = new UploadService(deps.blobs, deps.uploads, deps.index);
-    this.manifests = new ManifestService(deps.index, deps.options, repoLocks);
+    this.uploads = new UploadService(deps.blobs, deps.uploads, deps.index, sweep);
+    this.manifests = new ManifestService(deps.index, deps.options, repoLocks, sweep);
     this.listings = new ListingService(deps.index, deps.options);
+    this.gc = new GarbageCollector(deps.blobs, deps.index, this.manifests, repoLocks, sweep);
   }
 }

@@ -11,7 +11,7 @@ import { parseDigest, type Digest } from '../oci/digest.js';
 import { isValidName } from '../oci/names.js';
 import type { BlobStore, ByteSource, UploadStore } from '../storage/blobstore.js';
 import type { BlobLinkIndex, UploadIndex, UploadRecord } from '../index/metadata.js';
-import { KeyedMutex } from './locks.js';
+import { KeyedMutex, type SweepLock } from './locks.js';
 
 export interface UploadState {
   id: string;
@@ -47,7 +47,21 @@ export class UploadService {
     private readonly store: BlobStore,
     private readonly data: UploadStore,
     private readonly index: BlobLinkIndex & UploadIndex,
+    private readonly sweep: SweepLock,
   ) {}
+
+  /**
+   * Links a stored blob into a repository, sharing the sweep lock so garbage collection cannot delete
+   * the bytes between the check that they are there and the link that keeps them.
+   */
+  private link(repo: string, d: Digest, size: number, endUpload?: string): Promise<void> {
+    return this.sweep.shared(async () => {
+      if (!(await this.store.touch(d))) {
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `blob ${d.value} was collected while it uploaded; push it again`);
+      }
+      await this.index.linkBlob(repo, d.value, size, endUpload);
+    });
+  }
 
   async start(repo: string, owner?: string): Promise<UploadState> {
     const id = randomUUID();
@@ -63,7 +77,7 @@ export class UploadService {
   async monolithic(repo: string, digest: string, body: ByteSource, length?: number): Promise<{ digest: Digest; size: number }> {
     const d = parseDigest(digest);
     const { size } = await this.store.ingest(body, d, length);
-    await this.index.linkBlob(repo, d.value, size);
+    await this.link(repo, d, size);
     return { digest: d, size };
   }
 
@@ -91,10 +105,12 @@ export class UploadService {
       }
     }
     if (source === undefined) return undefined;
-    const s = await this.store.stat(d);
-    if (!s) return undefined;
-    await this.index.linkBlob(repo, d.value, s.size);
-    return { digest: d, size: s.size };
+    return this.sweep.shared(async () => {
+      const s = await this.store.stat(d);
+      if (!s || !(await this.store.touch(d))) return undefined;
+      await this.index.linkBlob(repo, d.value, s.size);
+      return { digest: d, size: s.size };
+    });
   }
 
   status(repo: string, id: string, owner?: string): Promise<UploadState> {
@@ -133,7 +149,7 @@ export class UploadService {
           throw err;
         }
       }
-      await this.index.linkBlob(repo, d.value, size, id);
+      await this.link(repo, d, size, id);
       this.live.delete(id);
       await this.data.remove(id);
       return { digest: d, size };

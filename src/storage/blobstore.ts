@@ -39,7 +39,14 @@ export interface BlobDeleter {
   delete(d: Digest): Promise<boolean>;
 }
 
-export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobDeleter {}
+/** What garbage collection needs beyond the rest: every stored blob, and a way to mark one in use. */
+export interface BlobSweeper {
+  list(): AsyncIterable<{ digest: Digest; size: number; mtimeMs: number }>;
+  /** Marks a blob as just used (its age restarts); false when it is not there. */
+  touch(d: Digest): Promise<boolean>;
+}
+
+export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobDeleter, BlobSweeper {}
 
 /**
  * Upload sessions' bytes. Appends are all-or-nothing: a body that fails midway is cut back off, so a

@@ -1,7 +1,7 @@
 /** The filesystem BlobStore: content-addressed files under <root>/blobs (see paths.ts). */
-import { open, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
 import { RegistryError } from '../oci/errors.js';
-import { digestOf, newHash, type Digest } from '../oci/digest.js';
+import { digestOf, newHash, tryParseDigest, type Digest } from '../oci/digest.js';
 import type { ByteSource, BlobStore, OpenBlob } from './blobstore.js';
 import { DirMaker, isNotFound, publish, unlinkQuiet, type FsyncPolicy } from './fsync.js';
 import { StorePaths } from './paths.js';
@@ -65,7 +65,8 @@ export class FsBlobStore implements BlobStore {
 
   async ingest(body: ByteSource, digest: Digest, size?: number): Promise<{ size: number }> {
     const hash = newHash(digest.algorithm);
-    if (await this.stat(digest)) {
+    if (await this.touch(digest)) {
+      // touched: its age restarts, so garbage collection leaves it alone while this upload runs
       // Already stored: verify the body against the digest without writing it again.
       const n = await writeHashed(body, undefined, 0, [hash], size);
       checkDigest(digestOf(digest.algorithm, hash), digest);
@@ -86,6 +87,41 @@ export class FsBlobStore implements BlobStore {
       if (!ok) {
         await fh.close().catch(() => undefined);
         await unlinkQuiet(tmp);
+      }
+    }
+  }
+
+  async touch(d: Digest): Promise<boolean> {
+    try {
+      const now = new Date();
+      await utimes(this.paths.blob(d), now, now);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async *list(): AsyncIterable<{ digest: Digest; size: number; mtimeMs: number }> {
+    for (const algorithm of ['sha256', 'sha512'] as const) {
+      let shards: string[];
+      try {
+        shards = await readdir(this.paths.algorithmDir(algorithm));
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        throw err;
+      }
+      for (const shard of shards) {
+        for (const hex of await readdir(this.paths.shardDirNamed(algorithm, shard))) {
+          const digest = tryParseDigest(`${algorithm}:${hex}`);
+          if (!digest) continue; // not a blob berth wrote
+          try {
+            const s = await stat(this.paths.blob(digest));
+            yield { digest, size: s.size, mtimeMs: s.mtimeMs };
+          } catch (err) {
+            if (!isNotFound(err)) throw err;
+          }
+        }
       }
     }
   }

@@ -39,6 +39,14 @@ export class StorePaths {
   blobDir(d: Digest): string {
     return join(this.root, 'blobs', d.algorithm, d.hex.slice(0, 2));
   }
+  /** blobs/<alg>, whose entries are the shard directories. */
+  algorithmDir(algorithm: string): string {
+    return join(this.root, 'blobs', algorithm);
+  }
+  /** blobs/<alg>/<shard> by the shard's directory name, as listed. */
+  shardDirNamed(algorithm: string, shard: string): string {
+    return join(this.root, 'blobs', algorithm, shard);
+  }
   /** blobs/<alg>/<xx> for the shard numbered `n` (0-255). */
   shardDir(algorithm: string, n: number): string {
     return join(this.root, 'blobs', algorithm, n.toString(16).padStart(2, '0'));

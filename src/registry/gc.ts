@@ -1,0 +1,123 @@
+/**
+ * Online garbage collection. Mark, per repository and under the lock its manifest PUTs take: tagged
+ * manifests, the children of kept indexes, and referrers whose subject is kept (a signature or SBOM of
+ * a kept image stays); then the config and layers of every kept manifest. Sweep what is unreachable and
+ * older than the grace delay: manifests, blob links, then blob files no repository links and manifest
+ * bytes no manifest record uses, under the sweep lock that linking takes shared. A blob uploaded but
+ * not yet referenced survives until its delay passes; a push racing a sweep never refers to deleted bytes.
+ */
+import type { BlobStore } from '../storage/blobstore.js';
+import type { ManifestRecord, MetadataIndex } from '../index/metadata.js';
+import type { KeyedMutex, SweepLock } from './locks.js';
+import type { ManifestService } from './manifests.js';
+
+export interface GcOptions {
+  /** Only what is older than this may go (default 1 h). */
+  delayMs: number;
+  /** Report what would go, delete nothing. */
+  dryRun: boolean;
+}
+
+export interface GcReport {
+  repositories: number;
+  manifestsDeleted: number;
+  linksRemoved: number;
+  blobsDeleted: number;
+  bytesReclaimed: number;
+  manifestBytesDeleted: number;
+  dryRun: boolean;
+  ms: number;
+}
+
+/** The manifests of a repository that are kept: tagged, children of kept, referrers of kept. */
+export function reachable(records: ManifestRecord[], tagged: Set<string>): Set<string> {
+  const byDigest = new Map(records.map((r) => [r.digest, r]));
+  const kept = new Set<string>();
+  const visit = (d: string) => {
+    if (kept.has(d) || !byDigest.has(d)) return;
+    kept.add(d);
+    for (const child of byDigest.get(d)!.manifests) visit(child);
+  };
+  for (const d of tagged) visit(d);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of records) {
+      if (!kept.has(r.digest) && r.subject && kept.has(r.subject)) {
+        visit(r.digest);
+        grew = true;
+      }
+    }
+  }
+  return kept;
+}
+
+export class GarbageCollector {
+  private running: Promise<GcReport> | undefined;
+  last: GcReport | undefined;
+
+  constructor(
+    private readonly store: BlobStore,
+    private readonly index: MetadataIndex,
+    private readonly manifests: ManifestService,
+    private readonly repoLocks: KeyedMutex,
+    private readonly sweep: SweepLock,
+  ) {}
+
+  /** One run at a time: a second call while one runs gets the same result. */
+  run(opts: GcOptions): Promise<GcReport> {
+    this.running ??= this.collect(opts).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async collect(opts: GcOptions): Promise<GcReport> {
+    const started = Date.now();
+    const cutoff = started - opts.delayMs;
+    const report: GcReport = {
+      repositories: 0, manifestsDeleted: 0, linksRemoved: 0, blobsDeleted: 0, bytesReclaimed: 0, manifestBytesDeleted: 0, dryRun: opts.dryRun, ms: 0,
+    };
+    for (let after: string | undefined, page: string[]; (page = await this.index.listRepositories({ after, limit: 1000 })).length > 0; after = page[page.length - 1]) {
+      for (const repo of page) {
+        report.repositories++;
+        await this.repoLocks.run(repo, () => this.collectRepository(repo, cutoff, opts.dryRun, report));
+      }
+    }
+    for await (const b of this.store.list()) {
+      if (b.mtimeMs > cutoff) continue;
+      await this.sweep.alone(async () => {
+        if ((await this.index.reposWithBlob(b.digest.value, 1)).length > 0) return;
+        const fresh = await this.store.stat(b.digest);
+        if (!fresh) return;
+        report.blobsDeleted++;
+        report.bytesReclaimed += fresh.size;
+        if (!opts.dryRun) await this.store.delete(b.digest);
+      });
+    }
+    await this.sweep.alone(async () => {
+      const orphans = await this.index.orphanManifestBytes();
+      report.manifestBytesDeleted = orphans.length;
+      if (!opts.dryRun) await this.index.deleteManifestBytes(orphans);
+    });
+    report.ms = Date.now() - started;
+    this.last = report;
+    return report;
+  }
+
+  private async collectRepository(repo: string, cutoff: number, dryRun: boolean, report: GcReport): Promise<void> {
+    const records = await this.index.listManifests(repo);
+    const kept = reachable(records, await this.index.taggedDigests(repo));
+    const usedBlobs = new Set<string>();
+    for (const r of records) {
+      if (kept.has(r.digest) || r.pushedAt > cutoff) {
+        for (const b of r.blobs) usedBlobs.add(b); // a young untagged manifest keeps its blobs too
+        continue;
+      }
+      report.manifestsDeleted++;
+      if (!dryRun) await this.manifests.collect(repo, r.digest);
+    }
+    for (const link of await this.index.listBlobLinks(repo)) {
+      if (usedBlobs.has(link.digest) || link.linkedAt > cutoff) continue;
+      report.linksRemoved++;
+      if (!dryRun) await this.index.unlinkBlob(repo, link.digest);
+    }
+  }
+}
