@@ -71,6 +71,8 @@ export class GarbageCollector {
 
   private async collect(opts: GcOptions): Promise<GcReport> {
     const started = Date.now();
+    /** In a dry run, the links that would have gone: a blob only they hold would go too. */
+    const wouldUnlink = new Map<string, Set<string>>();
     const cutoff = started - opts.delayMs;
     const report: GcReport = {
       repositories: 0, manifestsDeleted: 0, linksRemoved: 0, blobsDeleted: 0, bytesReclaimed: 0, manifestBytesDeleted: 0, dryRun: opts.dryRun, ms: 0,
@@ -78,13 +80,15 @@ export class GarbageCollector {
     for (let after: string | undefined, page: string[]; (page = await this.index.listRepositories({ after, limit: 1000 })).length > 0; after = page[page.length - 1]) {
       for (const repo of page) {
         report.repositories++;
-        await this.repoLocks.run(repo, () => this.collectRepository(repo, cutoff, opts.dryRun, report));
+        await this.repoLocks.run(repo, () => this.collectRepository(repo, cutoff, opts.dryRun, report, wouldUnlink));
       }
     }
     for await (const b of this.store.list()) {
       if (b.mtimeMs > cutoff) continue;
       await this.sweep.alone(async () => {
-        if ((await this.index.reposWithBlob(b.digest.value, 1)).length > 0) return;
+        const holders = await this.index.reposWithBlob(b.digest.value, opts.dryRun ? 10_000 : 1);
+        const pending = wouldUnlink.get(b.digest.value);
+        if (holders.some((r) => !pending?.has(r))) return;
         const fresh = await this.store.stat(b.digest);
         if (!fresh) return;
         report.blobsDeleted++;
@@ -102,7 +106,7 @@ export class GarbageCollector {
     return report;
   }
 
-  private async collectRepository(repo: string, cutoff: number, dryRun: boolean, report: GcReport): Promise<void> {
+  private async collectRepository(repo: string, cutoff: number, dryRun: boolean, report: GcReport, wouldUnlink: Map<string, Set<string>>): Promise<void> {
     const records = await this.index.listManifests(repo);
     const kept = reachable(records, await this.index.taggedDigests(repo));
     const usedBlobs = new Set<string>();
@@ -118,6 +122,7 @@ export class GarbageCollector {
       if (usedBlobs.has(link.digest) || link.linkedAt > cutoff) continue;
       report.linksRemoved++;
       if (!dryRun) await this.index.unlinkBlob(repo, link.digest);
+      else wouldUnlink.set(link.digest, (wouldUnlink.get(link.digest) ?? new Set()).add(repo));
     }
   }
 }

@@ -65,6 +65,8 @@ describe('garbage collection', () => {
     const report = await gc.run({ delayMs: 0, dryRun: false });
     expect(report.manifestsDeleted).toBe(2);
     expect(report.linksRemoved).toBe(dry.linksRemoved);
+    expect(report.blobsDeleted).toBe(dry.blobsDeleted); // the dry run foresaw the blobs its links would free
+    expect(report.bytesReclaimed).toBe(dry.bytesReclaimed);
     expect(report.blobsDeleted).toBeGreaterThanOrEqual(3); // doomed's config + layer, the stray, the doomed signature's config
     expect(report.bytesReclaimed).toBeGreaterThanOrEqual(5000);
     expect(report.manifestBytesDeleted).toBe(2);
