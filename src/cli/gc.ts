@@ -10,8 +10,7 @@ export async function gcOnce(config: BerthConfig, dryRun: boolean): Promise<void
   try {
     opened = await openRegistry({ root: config.storage.root, fsync: config.storage.fsync, serving: false });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    if ((err as { code?: string }).code === 'LEVEL_DATABASE_NOT_OPEN' && /lock/i.test(String(cause ?? err))) {
+    if (/lock/i.test(String((err as { cause?: unknown }).cause ?? err))) {
       throw new ConfigError(`${config.storage.root} is in use by a running berth, which collects every storage.gc.interval`);
     }
     throw err;

@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { serve } from './serve.js';
 import { userAdd, userDelete } from './user.js';
 import { gcOnce } from './gc.js';
+import { verifyOnce } from './verify.js';
 
 const program = new Command();
 program.name('berth').description('A lightweight OCI registry for edge clusters');
@@ -36,6 +37,18 @@ program
     const config = await loadConfig(opts.config);
     if (opts.root) config.storage.root = opts.root;
     await gcOnce(config, !!opts.dryRun);
+  });
+
+program
+  .command('verify')
+  .description('re-hash every blob and manifest and check the index against the store (stopped registry)')
+  .option('--repair', 'remove index entries whose content is gone or corrupt')
+  .option('--root <dir>', 'data root (default ./storage)')
+  .option('--config <file>', 'YAML or JSON configuration file')
+  .action(async (opts: { repair?: boolean; root?: string; config?: string }) => {
+    const config = await loadConfig(opts.config);
+    if (opts.root) config.storage.root = opts.root;
+    process.exitCode = await verifyOnce(config, !!opts.repair);
   });
 
 const user = program.command('user').description('manage the users of the htpasswd file');

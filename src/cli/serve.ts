@@ -74,12 +74,22 @@ export async function serve(config: BerthConfig): Promise<void> {
         }, gcEvery)
       : undefined;
   gc?.unref();
+  const scrub = config.storage.scrub.enabled
+    ? setInterval(() => {
+        opened.registry.verifier.run(false).then(
+          (r) => (r.problems.length ? app.log.error : app.log.info).call(app.log, { scrub: { ...r, problems: r.problems.slice(0, 100) } }, 'scrub'),
+          (err: unknown) => app.log.error({ err }, 'scrub failed'),
+        );
+      }, durationMs(config.storage.scrub.interval))
+    : undefined;
+  scrub?.unref();
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1); // a second signal: exit at once
     stopping = true;
     clearInterval(sweep);
     if (gc) clearInterval(gc);
+    if (scrub) clearInterval(scrub);
     app.log.info({ signal }, 'shutting down');
     await app.close();
     await opened.close();

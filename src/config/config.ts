@@ -29,13 +29,15 @@ export interface BerthConfig {
     uploadTTL: string | number;
     /** Online garbage collection: every `interval`, what is unreachable and older than `delay` goes. */
     gc: { enabled: boolean; interval: string | number; delay: string | number };
+    /** A periodic scrub (what `berth verify` does, without repair), logged; off by default. */
+    scrub: { enabled: boolean; interval: string | number };
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
 export const DEFAULT_CONFIG: BerthConfig = {
   http: { listen: '0.0.0.0:5000' },
-  storage: { root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' } },
+  storage: { root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' }, scrub: { enabled: false, interval: '168h' } },
   log: { level: 'info' },
 };
 
@@ -58,6 +60,7 @@ const SHAPE: Shape = {
     delete: { enabled: 'boolean' },
     uploadTTL: 'duration',
     gc: { enabled: 'boolean', interval: 'duration', delay: 'duration' },
+    scrub: { enabled: 'boolean', interval: 'duration' },
   },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };

@@ -173,6 +173,11 @@ export class LevelIndex implements MetadataIndex {
     return (await this.db.keys({ gte: dPrefix, lt: dPrefix + END }).all()).map((k) => suffix(k, dPrefix)).filter((d) => !used.has(d));
   }
 
+  async *eachManifestBytes(): AsyncIterable<{ digest: string; bytes: Buffer }> {
+    const prefix = keys.manifestBytesPrefix();
+    for await (const [k, v] of this.db.iterator({ gte: prefix, lt: prefix + END })) yield { digest: suffix(k, prefix), bytes: v };
+  }
+
   async deleteManifestBytes(digests: string[]): Promise<void> {
     if (digests.length) await this.commit(digests.map((d) => ({ type: 'del' as const, key: keys.manifestBytes(d) })));
   }

@@ -75,6 +75,8 @@ export interface ManifestIndex {
   /** Digests of manifest bytes no repository's manifest record uses any more. */
   orphanManifestBytes(): Promise<string[]>;
   deleteManifestBytes(digests: string[]): Promise<void>;
+  /** Every stored manifest's bytes, by digest (verification walks them). */
+  eachManifestBytes(): AsyncIterable<{ digest: string; bytes: Buffer }>;
 }
 
 export interface TagIndex {

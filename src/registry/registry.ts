@@ -11,6 +11,7 @@ import { ManifestService } from './manifests.js';
 import { ListingService } from './listings.js';
 import { KeyedMutex, SweepLock } from './locks.js';
 import { GarbageCollector } from './gc.js';
+import { Verifier } from './verify.js';
 
 export interface RegistryOptions {
   /** DELETE of manifests, tags and blobs; UNSUPPORTED (405) when off. */
@@ -43,6 +44,7 @@ export class Registry {
   readonly manifests: ManifestService;
   readonly listings: ListingService;
   readonly gc: GarbageCollector;
+  readonly verifier: Verifier;
   readonly options: RegistryOptions;
 
   constructor(deps: RegistryDeps) {
@@ -54,5 +56,6 @@ export class Registry {
     this.manifests = new ManifestService(deps.index, deps.options, repoLocks, sweep);
     this.listings = new ListingService(deps.index, deps.options);
     this.gc = new GarbageCollector(deps.blobs, deps.index, this.manifests, repoLocks, sweep);
+    this.verifier = new Verifier(deps.blobs, deps.index, this.manifests, repoLocks);
   }
 }

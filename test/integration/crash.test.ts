@@ -8,7 +8,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { spawnBerth, type Berth } from '../helpers/spawn.js';
+import { execFile } from 'node:child_process';
+import { CLI, spawnBerth, type Berth } from '../helpers/spawn.js';
 
 const ROUNDS = 5;
 const PUSHERS = 4;
@@ -85,7 +86,13 @@ describe('crash safety (SIGKILL during concurrent pushes)', () => {
         await Promise.all(running);
         expect(acked.length, `round ${round} acknowledged nothing`).toBeGreaterThan(before);
       }
-      console.log(`crash test: ${ROUNDS - 1} SIGKILLs, ${acked.length} acknowledged images (${acked.length * 3} blobs) all intact`);
+      // and the store and the index agree: `berth verify` on the stopped root finds nothing but strays
+      // (a blob renamed into place by a request killed before it linked it: garbage collection's to take)
+      await berth!.stop();
+      const out = await new Promise<string>((resolve) => execFile(CLI, ['verify', '--root', root], (_e, stdout) => resolve(stdout)));
+      const report = JSON.parse(out) as { blobsChecked: number; problems: { kind: string }[] };
+      expect(report.problems.filter((p) => p.kind !== 'stray-blob')).toEqual([]);
+      console.log(`crash test: ${ROUNDS - 1} SIGKILLs, ${acked.length} acknowledged images (${acked.length * 3} blobs) all intact; verify checked ${report.blobsChecked} blobs, ${report.problems.length} strays`);
     } finally {
       if (berth && berth.child.exitCode === null) await berth.stop();
       await rm(root, { recursive: true, force: true });

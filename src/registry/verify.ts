@@ -1,0 +1,105 @@
+/**
+ * Scrub (`berth verify [--repair]`): re-hashes every blob and every manifest's bytes, and checks that
+ * the index and the store agree: every linked blob exists with its recorded size, every manifest
+ * record has its bytes, and no blob file is left that nothing links. With repair, index entries whose
+ * content is gone or corrupt are removed (and corrupt files deleted), so clients get a clean
+ * BLOB_UNKNOWN / MANIFEST_UNKNOWN instead of bad bytes, and a push can bring the content back.
+ */
+import { createHash } from 'node:crypto';
+import { tryParseDigest, type Digest } from '../oci/digest.js';
+import type { BlobStore } from '../storage/blobstore.js';
+import type { MetadataIndex } from '../index/metadata.js';
+import type { KeyedMutex } from './locks.js';
+import type { ManifestService } from './manifests.js';
+
+export interface Problem {
+  kind: 'corrupt-blob' | 'missing-blob' | 'wrong-size' | 'stray-blob' | 'corrupt-manifest' | 'missing-manifest';
+  digest: string;
+  repository?: string;
+}
+
+export interface VerifyReport {
+  blobsChecked: number;
+  bytesChecked: number;
+  manifestsChecked: number;
+  problems: Problem[];
+  repaired: number;
+  ms: number;
+}
+
+export class Verifier {
+  constructor(
+    private readonly store: BlobStore,
+    private readonly index: MetadataIndex,
+    private readonly manifests: ManifestService,
+    private readonly repoLocks: KeyedMutex,
+  ) {}
+
+  private async hashBlob(digest: Digest): Promise<string | undefined> {
+    const blob = await this.store.open(digest);
+    if (!blob) return undefined;
+    const h = createHash(digest.algorithm);
+    for await (const chunk of blob.stream()) h.update(chunk as Buffer);
+    return `${digest.algorithm}:${h.digest('hex')}`;
+  }
+
+  async run(repair: boolean): Promise<VerifyReport> {
+    const started = Date.now();
+    const report: VerifyReport = { blobsChecked: 0, bytesChecked: 0, manifestsChecked: 0, problems: [], repaired: 0, ms: 0 };
+    const bad = new Set<string>();
+    // 1. every blob file hashes to its name
+    const files = new Map<string, number>();
+    for await (const f of this.store.list()) {
+      report.blobsChecked++;
+      report.bytesChecked += f.size;
+      files.set(f.digest.value, f.size);
+      if ((await this.hashBlob(f.digest)) !== f.digest.value) {
+        report.problems.push({ kind: 'corrupt-blob', digest: f.digest.value });
+        bad.add(f.digest.value);
+        if (repair) await this.store.delete(f.digest);
+      }
+    }
+    // 2. every manifest's bytes hash to their digest
+    const badManifests = new Set<string>();
+    for await (const m of this.index.eachManifestBytes()) {
+      report.manifestsChecked++;
+      const d = tryParseDigest(m.digest);
+      if (!d || `${d.algorithm}:${createHash(d.algorithm).update(m.bytes).digest('hex')}` !== m.digest) {
+        report.problems.push({ kind: 'corrupt-manifest', digest: m.digest });
+        badManifests.add(m.digest);
+      }
+    }
+    if (repair) await this.index.deleteManifestBytes([...badManifests]);
+    // 3. the index and the store agree, repository by repository
+    const linked = new Set<string>();
+    for (let after: string | undefined, page: string[]; (page = await this.index.listRepositories({ after, limit: 1000 })).length > 0; after = page[page.length - 1]) {
+      for (const repo of page) {
+        await this.repoLocks.run(repo, async () => {
+          for (const link of await this.index.listBlobLinks(repo)) {
+            linked.add(link.digest);
+            const size = files.get(link.digest);
+            const kind = bad.has(link.digest) ? 'corrupt-blob' : size === undefined ? 'missing-blob' : size !== link.size ? 'wrong-size' : undefined;
+            if (!kind) continue;
+            if (kind !== 'corrupt-blob') report.problems.push({ kind, digest: link.digest, repository: repo });
+            if (repair) {
+              await this.index.unlinkBlob(repo, link.digest);
+              report.repaired++;
+            }
+          }
+          for (const r of await this.index.listManifests(repo)) {
+            const missing = !badManifests.has(r.digest) && (await this.index.manifestBytes(r.digest)) === undefined;
+            if (missing) report.problems.push({ kind: 'missing-manifest', digest: r.digest, repository: repo });
+            if ((missing || badManifests.has(r.digest)) && repair) {
+              await this.manifests.collect(repo, r.digest);
+              report.repaired++;
+            }
+          }
+        });
+      }
+    }
+    // 4. files nothing links (garbage collection takes them once they are old enough)
+    for (const digest of files.keys()) if (!linked.has(digest) && !bad.has(digest)) report.problems.push({ kind: 'stray-blob', digest });
+    report.ms = Date.now() - started;
+    return report;
+  }
+}
