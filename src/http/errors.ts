@@ -22,8 +22,21 @@ function fromFastify(err: FastifyError): RegistryError | undefined {
   return new RegistryError(code, err.message, { status });
 }
 
+/** A full disk (ENOSPC, from the store or from LevelDB) is the registry's condition, said plainly. */
+function diskFull(err: unknown): RegistryError | undefined {
+  const e = err as NodeJS.ErrnoException | undefined;
+  const text = `${e?.code ?? ''} ${e?.message ?? ''} ${String((e as { cause?: unknown } | undefined)?.cause ?? '')}`;
+  if (!/ENOSPC|No space left on device/i.test(text)) return undefined;
+  return new RegistryError('DENIED', "the registry's storage is full; nothing of this request was kept", {
+    status: 507,
+    detail: { reason: 'ENOSPC' },
+  });
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
-  const known = isRegistryError(err) ? err : fromFastify(err as FastifyError);
+  const full = isRegistryError(err) ? undefined : diskFull(err);
+  if (full) request.log.error({ err }, 'storage full');
+  const known = full ?? (isRegistryError(err) ? err : fromFastify(err as FastifyError));
   if (!known) {
     // A client that went away mid-body is not a server fault; nobody is left to answer.
     if (request.raw.destroyed || (err as NodeJS.ErrnoException)?.code === 'ECONNRESET') {
@@ -34,7 +47,9 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
     return reply.code(500).type('application/json').send(envelope('UNKNOWN', 'internal server error'));
   }
   for (const [k, v] of Object.entries(known.headers)) reply.header(k, v);
-  if (known.status === 413) reply.header('Connection', 'close'); // the unread body must not be parsed as a request
+  // A body left unread (refused early, or cut short by a failed write) must not be parsed as the
+  // next request on this connection: close it after the answer.
+  if (known.status === 413 || !request.raw.complete) reply.header('Connection', 'close');
   return reply
     .code(known.status)
     .type('application/json')
