@@ -37,7 +37,8 @@ interface CompiledPattern {
   rules: RepositoryRules;
 }
 
-function compile(pattern: string): RegExp {
+/** A glob over repository names (or tags): `*` within a path segment, `**` across segments. */
+export function globToRegExp(pattern: string): RegExp {
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -74,7 +75,7 @@ export class AccessPolicy {
     this.patterns = Object.entries(config.repositories ?? {})
       .map(([pattern, rules]) => ({
         pattern,
-        re: compile(pattern),
+        re: globToRegExp(pattern),
         literal: pattern.replace(/\*/g, '').length,
         doubleStars: (pattern.match(/\*\*/g) ?? []).length,
         rules,

@@ -2,6 +2,7 @@
 import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
 import { durationMs, parseListen, type BerthConfig } from '../config/config.js';
+import { retentionRules } from '../registry/retention.js';
 import type { AuthDeps } from '../http/authorize.js';
 import { StorePaths } from '../storage/paths.js';
 import { BasicGate, BearerGate } from '../auth/authenticator.js';
@@ -46,7 +47,10 @@ export async function serve(config: BerthConfig): Promise<void> {
   const opened = await openRegistry({
     root: config.storage.root,
     fsync: config.storage.fsync,
-    registry: { deleteEnabled: config.storage.delete.enabled },
+    registry: {
+      deleteEnabled: config.storage.delete.enabled,
+      retention: retentionRules(config.storage.retention?.policies ?? [], 'storage.retention.policies', durationMs),
+    },
   });
   const app = await buildApp({
     registry: opened.registry,
@@ -67,10 +71,11 @@ export async function serve(config: BerthConfig): Promise<void> {
   const gc =
     gcEvery > 0
       ? setInterval(() => {
-          opened.registry.gc.run({ delayMs: durationMs(config.storage.gc.delay), dryRun: false }).then(
-            (report) => app.log.info({ gc: report }, 'garbage collection'),
-            (err: unknown) => app.log.error({ err }, 'garbage collection failed'),
-          );
+          (async () => {
+            const retention = await opened.registry.retention.run(config.storage.retention?.dryRun ?? false);
+            if (retention.tagsDeleted.length) app.log.info({ retention }, retention.dryRun ? 'retention would delete' : 'retention');
+            app.log.info({ gc: await opened.registry.gc.run({ delayMs: durationMs(config.storage.gc.delay), dryRun: false }) }, 'garbage collection');
+          })().catch((err: unknown) => app.log.error({ err }, 'retention or garbage collection failed'));
         }, gcEvery)
       : undefined;
   gc?.unref();
@@ -83,6 +88,8 @@ export async function serve(config: BerthConfig): Promise<void> {
       }, durationMs(config.storage.scrub.interval))
     : undefined;
   scrub?.unref();
+  const pulls = setInterval(() => void opened.registry.manifests.flushPulls().catch(() => undefined), 60_000);
+  pulls.unref();
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1); // a second signal: exit at once
@@ -92,6 +99,8 @@ export async function serve(config: BerthConfig): Promise<void> {
     if (scrub) clearInterval(scrub);
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    clearInterval(pulls);
+    await opened.registry.manifests.flushPulls().catch(() => undefined);
     await opened.close();
     // pino writes asynchronously: the last lines (an audit line among them) must reach the log
     await new Promise<void>((resolve) => {

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { validateAccessControl } from '../auth/config.js';
+import { retentionRules } from '../registry/retention.js';
 import type { AccessControlConfig } from '../auth/policy.js';
 
 export interface BerthConfig {
@@ -31,6 +32,8 @@ export interface BerthConfig {
     gc: { enabled: boolean; interval: string | number; delay: string | number };
     /** A periodic scrub (what `berth verify` does, without repair), logged; off by default. */
     scrub: { enabled: boolean; interval: string | number };
+    /** Which tags to keep, per repository pattern; applied before each garbage collection. */
+    retention?: { dryRun?: boolean; policies?: unknown[] };
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -41,7 +44,7 @@ export const DEFAULT_CONFIG: BerthConfig = {
   log: { level: 'info' },
 };
 
-type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'number' | 'duration' | 'map' | readonly string[] };
+type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | readonly string[] };
 const SHAPE: Shape = {
   http: {
     listen: 'string',
@@ -61,6 +64,7 @@ const SHAPE: Shape = {
     uploadTTL: 'duration',
     gc: { enabled: 'boolean', interval: 'duration', delay: 'duration' },
     scrub: { enabled: 'boolean', interval: 'duration' },
+    retention: { dryRun: 'boolean', policies: 'retention' },
   },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
@@ -73,7 +77,13 @@ function check(value: unknown, shape: Shape, where: string): void {
     const place = where ? `${where}.${k}` : k;
     const want = shape[k];
     if (want === undefined) throw new ConfigError(`${place}: unknown key`);
-    if (want === 'duration') {
+    if (want === 'retention') {
+      try {
+        retentionRules(v, place, durationMs);
+      } catch (err) {
+        throw new ConfigError((err as Error).message);
+      }
+    } else if (want === 'duration') {
       try {
         durationMs(v as string | number);
       } catch (err) {

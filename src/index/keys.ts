@@ -11,6 +11,7 @@
  *   T \0 <repo> \0 <lower(tag)> \0 <tag>     -> <digest>               tags, in the spec's case-insensitive order
  *   t \0 <repo> \0 <digest> \0 <tag>         -> ''                     reverse: tags of a manifest
  *   F \0 <repo> \0 <subject> \0 <digest>     -> Descriptor             referrers of a subject
+ *   P \0 <repo> \0 <digest>                  -> <ms>                   last pull (flushed from memory each minute)
  *   U \0 <uuid>                              -> UploadRecord           blob-upload sessions
  */
 const SEP = '\u0000';
@@ -36,6 +37,7 @@ export const keys = {
   tagOfPrefix: (repo: string, digest: string) => `t${SEP}${repo}${SEP}${digest}${SEP}`,
   referrer: (repo: string, subject: string, digest: string) => `F${SEP}${repo}${SEP}${subject}${SEP}${digest}`,
   referrerPrefix: (repo: string, subject: string) => `F${SEP}${repo}${SEP}${subject}${SEP}`,
+  pulled: (repo: string, digest: string) => `P${SEP}${repo}${SEP}${digest}`,
   upload: (id: string) => `U${SEP}${id}`,
   uploadPrefix: () => `U${SEP}`,
 };

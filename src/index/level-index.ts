@@ -173,6 +173,15 @@ export class LevelIndex implements MetadataIndex {
     return (await this.db.keys({ gte: dPrefix, lt: dPrefix + END }).all()).map((k) => suffix(k, dPrefix)).filter((d) => !used.has(d));
   }
 
+  async recordPulls(entries: { repo: string; digest: string; at: number }[]): Promise<void> {
+    if (entries.length) await this.db.batch(entries.map((e) => ({ type: 'put' as const, key: keys.pulled(e.repo, e.digest), value: text(String(e.at)) })), { sync: false });
+  }
+
+  async pulledAt(repo: string, digest: string): Promise<number | undefined> {
+    const v = await this.db.get(keys.pulled(repo, digest));
+    return v === undefined ? undefined : Number(v.toString('utf8'));
+  }
+
   async *eachManifestBytes(): AsyncIterable<{ digest: string; bytes: Buffer }> {
     const prefix = keys.manifestBytesPrefix();
     for await (const [k, v] of this.db.iterator({ gte: prefix, lt: prefix + END })) yield { digest: suffix(k, prefix), bytes: v };

@@ -75,6 +75,9 @@ export interface ManifestIndex {
   /** Digests of manifest bytes no repository's manifest record uses any more. */
   orphanManifestBytes(): Promise<string[]>;
   deleteManifestBytes(digests: string[]): Promise<void>;
+  /** Last pull times, written in batches (not synced: a lost one only makes a tag look older). */
+  recordPulls(entries: { repo: string; digest: string; at: number }[]): Promise<void>;
+  pulledAt(repo: string, digest: string): Promise<number | undefined>;
   /** Every stored manifest's bytes, by digest (verification walks them). */
   eachManifestBytes(): AsyncIterable<{ digest: string; bytes: Buffer }>;
 }

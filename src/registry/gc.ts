@@ -54,6 +54,8 @@ export function reachable(records: ManifestRecord[], tagged: Set<string>): Set<s
 export class GarbageCollector {
   private running: Promise<GcReport> | undefined;
   last: GcReport | undefined;
+  /** Retention may keep a repository's untagged manifests (deleteUntagged: false). */
+  collectsUntagged: (repo: string) => boolean = () => true;
 
   constructor(
     private readonly store: BlobStore,
@@ -108,7 +110,7 @@ export class GarbageCollector {
 
   private async collectRepository(repo: string, cutoff: number, dryRun: boolean, report: GcReport, wouldUnlink: Map<string, Set<string>>): Promise<void> {
     const records = await this.index.listManifests(repo);
-    const kept = reachable(records, await this.index.taggedDigests(repo));
+    const kept = this.collectsUntagged(repo) ? reachable(records, await this.index.taggedDigests(repo)) : new Set(records.map((r) => r.digest));
     const usedBlobs = new Set<string>();
     for (const r of records) {
       if (kept.has(r.digest) || r.pushedAt > cutoff) {

@@ -22,6 +22,8 @@ export function parseReference(ref: string): Reference | undefined {
 
 export class ManifestService {
   private readonly cache: ManifestCache;
+  /** Pulls since the last flush: (repo \0 digest) -> time. Kept in memory so a pull costs no write. */
+  private pulls = new Map<string, number>();
 
   constructor(
     private readonly index: MetadataIndex,
@@ -40,6 +42,22 @@ export class ManifestService {
 
   async hasTag(repo: string, tag: string): Promise<boolean> {
     return this.cache.tag(repo, tag) !== undefined || (await this.index.tag(repo, tag)) !== undefined;
+  }
+
+  /** Notes a pull (GET or HEAD) for retention's `pulledWithin`. */
+  notePull(repo: string, digest: string): void {
+    if (this.pulls.size < 100_000) this.pulls.set(`${repo}\u0000${digest}`, Date.now());
+  }
+
+  async lastPulled(repo: string, digest: string): Promise<number | undefined> {
+    return this.pulls.get(`${repo}\u0000${digest}`) ?? (await this.index.pulledAt(repo, digest));
+  }
+
+  /** Writes the pulls noted since the last flush (a timer does, and shutdown). */
+  async flushPulls(): Promise<void> {
+    const batch = this.pulls;
+    this.pulls = new Map();
+    await this.index.recordPulls([...batch].map(([k, at]) => ({ repo: k.slice(0, k.indexOf('\u0000')), digest: k.slice(k.indexOf('\u0000') + 1), at })));
   }
 
   /** The manifest a reference names, with its bytes: from memory when hot, else from the index. */
@@ -131,8 +149,9 @@ export class ManifestService {
   }
 
   /** By tag: removes that tag only. By digest: the manifest and every tag pointing at it. */
-  async delete(repo: string, ref: string): Promise<void> {
-    if (!this.options.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
+  /** `force`: retention deletes even where the API's deletes are off. */
+  async delete(repo: string, ref: string, opts: { force?: boolean } = {}): Promise<void> {
+    if (!this.options.deleteEnabled && !opts.force) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
     const r = parseReference(ref);
     if (!r) throw await this.unknown(repo, ref);
     await this.locks.run(repo, async () => {

@@ -12,6 +12,7 @@ import { ListingService } from './listings.js';
 import { KeyedMutex, SweepLock } from './locks.js';
 import { GarbageCollector } from './gc.js';
 import { Verifier } from './verify.js';
+import { Retention, type RetentionRule } from './retention.js';
 
 export interface RegistryOptions {
   /** DELETE of manifests, tags and blobs; UNSUPPORTED (405) when off. */
@@ -22,6 +23,8 @@ export interface RegistryOptions {
   maxPageSize: number;
   /** Memory for hot manifests (GET/HEAD by tag served without an index read). */
   manifestCacheBytes: number;
+  /** storage.retention's rules (none by default). */
+  retention: RetentionRule[];
 }
 
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
@@ -29,6 +32,7 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   maxManifestBytes: 4 * 1024 * 1024,
   maxPageSize: 10_000,
   manifestCacheBytes: 16 * 1024 * 1024,
+  retention: [],
 };
 
 export interface RegistryDeps {
@@ -45,6 +49,7 @@ export class Registry {
   readonly listings: ListingService;
   readonly gc: GarbageCollector;
   readonly verifier: Verifier;
+  readonly retention: Retention;
   readonly options: RegistryOptions;
 
   constructor(deps: RegistryDeps) {
@@ -57,5 +62,7 @@ export class Registry {
     this.listings = new ListingService(deps.index, deps.options);
     this.gc = new GarbageCollector(deps.blobs, deps.index, this.manifests, repoLocks, sweep);
     this.verifier = new Verifier(deps.blobs, deps.index, this.manifests, repoLocks);
+    this.retention = new Retention(deps.options.retention, deps.index, this.manifests);
+    this.gc.collectsUntagged = (repo) => this.retention.collectsUntagged(repo);
   }
 }

@@ -19,11 +19,14 @@ export function manifestRoutes(registry: Registry, urls: Urls): V2Route {
   const manifests = registry.manifests;
 
   async function head(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    return describe(reply, (await manifests.get(ctx.name, ctx.ref)).record).send();
+    const { record } = await manifests.get(ctx.name, ctx.ref);
+    manifests.notePull(ctx.name, record.digest);
+    return describe(reply, record).send();
   }
 
   async function get(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
     const { record, bytes } = await manifests.get(ctx.name, ctx.ref);
+    manifests.notePull(ctx.name, record.digest);
     return describe(reply, record).send(bytes);
   }
 
