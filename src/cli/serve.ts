@@ -50,6 +50,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     registry: {
       deleteEnabled: config.storage.delete.enabled,
       retention: retentionRules(config.storage.retention?.policies ?? [], 'storage.retention.policies', durationMs),
+      quotas: { maxRepositories: config.storage.maxRepositories, quotas: config.storage.quotas ?? [] },
     },
   });
   const app = await buildApp({

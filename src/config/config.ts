@@ -34,6 +34,10 @@ export interface BerthConfig {
     scrub: { enabled: boolean; interval: string | number };
     /** Which tags to keep, per repository pattern; applied before each garbage collection. */
     retention?: { dryRun?: boolean; policies?: unknown[] };
+    /** At most this many repositories. */
+    maxRepositories?: number;
+    /** Bytes per repository pattern: [{repositories: "team-a/**", maxBytes: 10737418240}]. */
+    quotas?: { repositories: string; maxBytes: number }[];
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -44,7 +48,7 @@ export const DEFAULT_CONFIG: BerthConfig = {
   log: { level: 'info' },
 };
 
-type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | readonly string[] };
+type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'quotas' | readonly string[] };
 const SHAPE: Shape = {
   http: {
     listen: 'string',
@@ -65,6 +69,8 @@ const SHAPE: Shape = {
     gc: { enabled: 'boolean', interval: 'duration', delay: 'duration' },
     scrub: { enabled: 'boolean', interval: 'duration' },
     retention: { dryRun: 'boolean', policies: 'retention' },
+    maxRepositories: 'number',
+    quotas: 'quotas',
   },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
@@ -77,7 +83,15 @@ function check(value: unknown, shape: Shape, where: string): void {
     const place = where ? `${where}.${k}` : k;
     const want = shape[k];
     if (want === undefined) throw new ConfigError(`${place}: unknown key`);
-    if (want === 'retention') {
+    if (want === 'quotas') {
+      if (!Array.isArray(v)) throw new ConfigError(`${place}: must be a list`);
+      v.forEach((q, i) => {
+        const o = q as Record<string, unknown>;
+        if (typeof o !== 'object' || o === null || typeof o.repositories !== 'string' || typeof o.maxBytes !== 'number' || Object.keys(o).length !== 2) {
+          throw new ConfigError(`${place}[${i}]: must be {repositories: "<pattern>", maxBytes: <number>}`);
+        }
+      });
+    } else if (want === 'retention') {
       try {
         retentionRules(v, place, durationMs);
       } catch (err) {

@@ -13,6 +13,7 @@ import { KeyedMutex, SweepLock } from './locks.js';
 import { GarbageCollector } from './gc.js';
 import { Verifier } from './verify.js';
 import { Retention, type RetentionRule } from './retention.js';
+import { Quotas, type QuotaOptions } from './quotas.js';
 
 export interface RegistryOptions {
   /** DELETE of manifests, tags and blobs; UNSUPPORTED (405) when off. */
@@ -25,6 +26,8 @@ export interface RegistryOptions {
   manifestCacheBytes: number;
   /** storage.retention's rules (none by default). */
   retention: RetentionRule[];
+  /** storage.maxRepositories and storage.quotas (none by default). */
+  quotas: QuotaOptions;
 }
 
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
@@ -33,6 +36,7 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   maxPageSize: 10_000,
   manifestCacheBytes: 16 * 1024 * 1024,
   retention: [],
+  quotas: { quotas: [] },
 };
 
 export interface RegistryDeps {
@@ -57,7 +61,7 @@ export class Registry {
     const sweep = new SweepLock();
     this.options = deps.options;
     this.blobs = new BlobService(deps.blobs, deps.index, deps.options);
-    this.uploads = new UploadService(deps.blobs, deps.uploads, deps.index, sweep);
+    this.uploads = new UploadService(deps.blobs, deps.uploads, deps.index, sweep, new Quotas(deps.options.quotas, deps.index));
     this.manifests = new ManifestService(deps.index, deps.options, repoLocks, sweep);
     this.listings = new ListingService(deps.index, deps.options);
     this.gc = new GarbageCollector(deps.blobs, deps.index, this.manifests, repoLocks, sweep);

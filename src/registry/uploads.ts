@@ -10,8 +10,9 @@ import { RegistryError } from '../oci/errors.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
 import { isValidName } from '../oci/names.js';
 import type { BlobStore, ByteSource, UploadStore } from '../storage/blobstore.js';
-import type { BlobLinkIndex, UploadIndex, UploadRecord } from '../index/metadata.js';
+import type { BlobLinkIndex, RepositoryIndex, UploadIndex, UploadRecord } from '../index/metadata.js';
 import { KeyedMutex, type SweepLock } from './locks.js';
+import type { Quotas } from './quotas.js';
 
 export interface UploadState {
   id: string;
@@ -46,8 +47,9 @@ export class UploadService {
   constructor(
     private readonly store: BlobStore,
     private readonly data: UploadStore,
-    private readonly index: BlobLinkIndex & UploadIndex,
+    private readonly index: BlobLinkIndex & UploadIndex & RepositoryIndex,
     private readonly sweep: SweepLock,
+    private readonly quotas?: Quotas,
   ) {}
 
   /**
@@ -59,7 +61,10 @@ export class UploadService {
       if (!(await this.store.touch(d))) {
         throw new RegistryError('BLOB_UPLOAD_INVALID', `blob ${d.value} was collected while it uploaded; push it again`);
       }
+      await this.quotas?.check(repo, d.value, size);
+      const isNew = this.quotas?.active && !(await this.index.repositoryExists(repo));
       await this.index.linkBlob(repo, d.value, size, endUpload);
+      if (isNew) this.quotas!.created();
     });
   }
 
@@ -76,6 +81,7 @@ export class UploadService {
   /** POST ?digest= with the whole blob as its body. */
   async monolithic(repo: string, digest: string, body: ByteSource, length?: number): Promise<{ digest: Digest; size: number }> {
     const d = parseDigest(digest);
+    if (length !== undefined) await this.quotas?.check(repo, d.value, length); // refuse before reading the body
     const { size } = await this.store.ingest(body, d, length);
     await this.link(repo, d, size);
     return { digest: d, size };
@@ -108,6 +114,7 @@ export class UploadService {
     return this.sweep.shared(async () => {
       const s = await this.store.stat(d);
       if (!s || !(await this.store.touch(d))) return undefined;
+      await this.quotas?.check(repo, d.value, s.size);
       await this.index.linkBlob(repo, d.value, s.size);
       return { digest: d, size: s.size };
     });
