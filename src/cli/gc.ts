@@ -1,18 +1,28 @@
 /**
- * `berth gc [--dry-run]` on a stopped registry: opens its root and collects once. A running berth
- * holds the index's lock and collects by itself every storage.gc.interval.
+ * `berth gc [--dry-run]`: on a stopped registry, opens its root and collects once; on a running one
+ * (it holds the index's lock), asks it to collect through its loopback-only /_berth/gc.
  */
 import { openRegistry } from '../open.js';
-import { ConfigError, durationMs, type BerthConfig } from '../config/config.js';
+import { ConfigError, durationMs, parseListen, type BerthConfig } from '../config/config.js';
+
+async function viaServer(config: BerthConfig, dryRun: boolean): Promise<void> {
+  const { port } = parseListen(config.http.listen);
+  let r: Response;
+  try {
+    r = await fetch(`http://127.0.0.1:${port}/_berth/gc${dryRun ? '?dryRun=1' : ''}`, { method: 'POST' });
+  } catch {
+    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on 127.0.0.1:${port} (give the config it runs with)`);
+  }
+  if (!r.ok) throw new ConfigError(`the running berth refused: HTTP ${r.status} ${await r.text()}`);
+  process.stdout.write(`${await r.text()}\n`);
+}
 
 export async function gcOnce(config: BerthConfig, dryRun: boolean): Promise<void> {
   let opened;
   try {
     opened = await openRegistry({ root: config.storage.root, fsync: config.storage.fsync, serving: false });
   } catch (err) {
-    if (/lock/i.test(String((err as { cause?: unknown }).cause ?? err))) {
-      throw new ConfigError(`${config.storage.root} is in use by a running berth, which collects every storage.gc.interval`);
-    }
+    if (/lock/i.test(String((err as { cause?: unknown }).cause ?? err))) return viaServer(config, dryRun);
     throw err;
   }
   try {

@@ -56,6 +56,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   const app = await buildApp({
     registry: opened.registry,
     ...(await authFrom(config)),
+    gcDelayMs: durationMs(config.storage.gc.delay),
     externalUrl: config.http.externalUrl,
     logger: { level: config.log.level },
   });

@@ -11,6 +11,7 @@ import { auditLine, rememberPrincipal } from './audit.js';
 import { authorize, type AuthDeps } from './authorize.js';
 import type { TokenService } from '../auth/token-service.js';
 import { tokenRoutes } from './routes/token.js';
+import { adminRoutes } from './routes/admin.js';
 import { blobRoutes } from './routes/blobs.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { manifestRoutes } from './routes/manifests.js';
@@ -22,6 +23,8 @@ export interface AppDeps {
   auth?: AuthDeps;
   /** The token service at /auth/token, when auth runs in token mode. */
   tokens?: TokenService;
+  /** Grace delay of garbage collections started through /_berth/gc (storage.gc.delay). */
+  gcDelayMs?: number;
   /** Absolute base of the URLs berth hands out, when it sits behind an ingress. */
   externalUrl?: string;
   logger?: FastifyServerOptions['logger'];
@@ -74,6 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ];
 
   if (deps.tokens) await tokenRoutes(app, deps.tokens);
+  await adminRoutes(app, deps.registry, deps.gcDelayMs ?? 3_600_000);
 
   await app.register(async (v2) => {
     // Bodies under /v2/ are streams the handlers read themselves (blobs) or bound (manifests):

@@ -1,0 +1,25 @@
+/**
+ * Operator endpoints for the `berth` command line on the same host: POST /_berth/gc[?dryRun=1] runs a
+ * garbage collection in the serving process (which holds the index). Loopback callers only: nothing
+ * here is reachable through a NodePort or an ingress.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../../oci/errors.js';
+import type { Registry } from '../../registry/registry.js';
+import { sendError } from '../errors.js';
+
+function loopback(ip: string): boolean {
+  return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+}
+
+export async function adminRoutes(app: FastifyInstance, registry: Registry, gcDelayMs: number): Promise<void> {
+  await app.register(async (scope) => {
+    scope.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+    scope.post('/_berth/gc', async (request: FastifyRequest, reply: FastifyReply) => {
+      // request.socket.remoteAddress, not request.ip: no forwarded header may make a remote caller local
+      if (!loopback(request.raw.socket.remoteAddress ?? '')) throw new RegistryError('DENIED', 'operator endpoints answer loopback callers only');
+      const dryRun = new URL(request.url, 'http://x').searchParams.get('dryRun') === '1';
+      return reply.send(await registry.gc.run({ delayMs: gcDelayMs, dryRun }));
+    });
+  });
+}
