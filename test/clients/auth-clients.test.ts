@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
+import { pruneContent } from '../helpers/containerd.js';
 import { SHARED_TOOLS, crane, requireTool, sh, which } from '../helpers/tools.js';
 
 type Layout = { manifests: { digest: string }[] };
@@ -131,7 +132,7 @@ for (const mode of ['basic', 'token'] as const) {
       await expect(ctr('images', 'push', '--plain-http', '--user', BAD, `${name}:latest`)).rejects.toThrow();
       await ctr('images', 'push', '--plain-http', '--user', GOOD, `${name}:latest`);
       await ctr('images', 'rm', `${name}:latest`);
-      await ctr('content', 'prune', 'references');
+      await pruneContent(ctr);
       await expect(ctr('images', 'pull', '--plain-http', '--user', BAD, '--snapshotter', 'native', `${name}:latest`)).rejects.toThrow();
       await ctr('images', 'pull', '--plain-http', '--user', GOOD, '--snapshotter', 'native', `${name}:latest`);
       const line = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${name}:latest `));

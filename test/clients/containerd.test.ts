@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
+import { pruneContent } from '../helpers/containerd.js';
 import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
 
 type Layout = { manifests: { digest: string }[] };
@@ -78,7 +79,7 @@ describe('containerd (ctr)', () => {
     await ctr('images', 'import', '--no-unpack', '--base-name', name, tar);
     await ctr('images', 'push', '--plain-http', `${name}:latest`);
     await ctr('images', 'rm', `${name}:latest`);
-    await ctr('content', 'prune', 'references');
+    await pruneContent(ctr);
     const before = berth.log().length;
     await ctr('images', 'pull', '--plain-http', '--snapshotter', 'native', `${name}:latest`);
     expect(await imageDigest(`${name}:latest`)).toBe(want);
