@@ -7,12 +7,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
-import { pruneContent } from '../helpers/containerd.js';
+import { pruneContent, startContainerd } from '../helpers/containerd.js';
 import { SHARED_TOOLS, crane, requireTool, sh, which } from '../helpers/tools.js';
 
 type Layout = { manifests: { digest: string }[] };
@@ -25,7 +23,7 @@ for (const mode of ['basic', 'token'] as const) {
     let src: string;
     let want: string;
     let tools: { skopeo: string; podman: string; docker: string; crane: string; ctr: string; containerd: string };
-    let daemon: ChildProcess | undefined;
+    let daemon: { stop(): Promise<void> } | undefined;
     const GOOD = 'alice:alice-secret';
     const BAD = 'alice:wrong';
 
@@ -52,10 +50,7 @@ for (const mode of ['basic', 'token'] as const) {
     });
     afterAll(async () => {
       await berth?.stop();
-      if (daemon && daemon.exitCode === null) {
-        daemon.kill('SIGTERM');
-        await new Promise((r) => daemon!.once('exit', r));
-      }
+      await daemon?.stop();
       if (work) await rm(work, { recursive: true, force: true });
     });
 
@@ -116,14 +111,9 @@ for (const mode of ['basic', 'token'] as const) {
     });
 
     it('ctr --user pushes and pulls; a wrong password fails', async () => {
-      const sock = join(work, 'c.sock');
-      await writeFile(
-        join(work, 'ctd.toml'),
-        `version = 2\nroot = "${work}/ctd-root"\nstate = "${work}/ctd-state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "${sock}"\n[ttrpc]\n  address = "${work}/t.sock"\n[metrics]\n  address = ""\n`,
-      );
-      await mkdir(join(work, 'ctd-root'), { recursive: true });
-      daemon = spawn(tools.containerd, ['--config', join(work, 'ctd.toml')], { stdio: 'ignore' });
-      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+      const d = await startContainerd(tools.containerd, work);
+      daemon = d;
+      const sock = d.sock;
       const ctr = (...a: string[]) => sh(tools.ctr, ['-a', sock, '-n', 'authtest', ...a], { timeout: 120_000 });
       const tar = join(work, 'img.tar');
       await sh('tar', ['-C', src, '-cf', tar, '.']);

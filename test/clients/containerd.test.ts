@@ -2,14 +2,12 @@
  * containerd's ctr, with a containerd this test starts itself: push and pull with --plain-http, and
  * berth as a mirror for docker.io through hosts.toml (containerd then adds ?ns=docker.io).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
-import { pruneContent } from '../helpers/containerd.js';
+import { pruneContent, startContainerd } from '../helpers/containerd.js';
 import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
 
 type Layout = { manifests: { digest: string }[] };
@@ -18,7 +16,7 @@ const layoutDigest = async (dir: string) => (JSON.parse(await readFile(join(dir,
 describe('containerd (ctr)', () => {
   let berth: Berth;
   let work: string;
-  let daemon: ChildProcess | undefined;
+  let daemon: { stop(): Promise<void> } | undefined;
   let ctrBin: string;
   let skopeo: string;
   let mkoci: string;
@@ -36,36 +34,15 @@ describe('containerd (ctr)', () => {
     skopeo = await which('skopeo', 'apt-get install -y skopeo (.ci/run does)');
     mkoci = requireTool(join(SHARED_TOOLS, 'mkoci.sh'), 'the shared tools must sit beside the checkout');
     work = await mkdtemp(join(tmpdir(), 'berth-ctr-'));
-    sock = join(work, 'c.sock');
-    await writeFile(
-      join(work, 'config.toml'),
-      [
-        'version = 2',
-        `root = "${work}/root"`,
-        `state = "${work}/state"`,
-        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-        '[grpc]',
-        `  address = "${sock}"`,
-        '[ttrpc]',
-        `  address = "${work}/t.sock"`,
-        '[metrics]',
-        '  address = ""',
-      ].join('\n'),
-    );
-    let log = '';
-    daemon = spawn(containerd, ['--config', join(work, 'config.toml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    daemon.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
-    if (!existsSync(sock)) throw new Error(`containerd did not start:\n${log}`);
+    const d = await startContainerd(containerd, work);
+    sock = d.sock;
+    daemon = d;
     berth = await spawnBerth();
   }, 60_000);
 
   afterAll(async () => {
     await berth?.stop();
-    if (daemon && daemon.exitCode === null) {
-      daemon.kill('SIGTERM');
-      await new Promise((r) => daemon!.once('exit', r));
-    }
+    await daemon?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
 

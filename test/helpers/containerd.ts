@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 /**
  * `ctr content prune references`, retried: containerd's own garbage collector can remove content
  * while the prune walks it, and the prune then fails with "content digest ...: not found" although
@@ -13,4 +17,40 @@ export async function pruneContent(ctr: (...a: string[]) => Promise<string>): Pr
       await new Promise((r) => setTimeout(r, 200));
     }
   }
+}
+
+
+/** A containerd of the test's own under `dir` (CRI off, so no CNI), on a socket in `dir`. */
+export async function startContainerd(binary: string, dir: string): Promise<{ sock: string; stop(): Promise<void> }> {
+  const sock = join(dir, 'c.sock');
+  await mkdir(join(dir, 'ctd-root'), { recursive: true });
+  await writeFile(
+    join(dir, 'ctd.toml'),
+    [
+      'version = 2',
+      `root = "${dir}/ctd-root"`,
+      `state = "${dir}/ctd-state"`,
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      '[grpc]',
+      `  address = "${sock}"`,
+      '[ttrpc]',
+      `  address = "${dir}/t.sock"`,
+      '[metrics]',
+      '  address = ""',
+    ].join('\n'),
+  );
+  let log = '';
+  const daemon = spawn(binary, ['--config', join(dir, 'ctd.toml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  daemon.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-20_000)));
+  for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!existsSync(sock)) throw new Error(`containerd did not start:\n${log}`);
+  return {
+    sock,
+    async stop() {
+      if (daemon.exitCode === null) {
+        daemon.kill('SIGTERM');
+        await new Promise((r) => daemon.once('exit', r));
+      }
+    },
+  };
 }

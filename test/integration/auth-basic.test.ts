@@ -13,20 +13,8 @@ import { blob, errorCode, imageManifest, OCI_MANIFEST, sha256 } from '../helpers
 import { BasicGate } from '../../src/auth/authenticator.js';
 import { LoginLimiter } from '../../src/auth/limiter.js';
 import { Htpasswd } from '../../src/auth/htpasswd.js';
-import { AccessPolicy, type AccessControlConfig, type RepoAction } from '../../src/auth/policy.js';
-
-const USERS = ['dana', 'olga', 'root', 'eve'] as const;
-const ACCESS: AccessControlConfig = {
-  groups: { devs: { users: ['dana'] }, ops: { users: ['olga'] } },
-  repositories: {
-    '**': { defaultPolicy: ['read'] },
-    'team-a/**': { policies: [{ groups: ['devs'], actions: ['read', 'create', 'update', 'delete'] }] },
-    'spectro-images/*': { anonymousPolicy: ['read'], policies: [{ groups: ['ops'], actions: ['read', 'create'] }] },
-  },
-  adminPolicy: { users: ['root'], actions: ['read', 'create', 'update', 'delete'] },
-};
-const REPOS = ['team-a/app', 'spectro-images/app', 'other/app'];
-const basic = (u: string, p = `${u}-pw`) => ({ authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+import { AccessPolicy } from '../../src/auth/policy.js';
+import { ACCESS, REPOS, USERS, basic } from '../shared/auth-matrix.suite.js';
 
 describe('Basic auth and access control (real HTTP)', () => {
   let reg: TestRegistry;
