@@ -79,7 +79,7 @@ describe('crash safety (SIGKILL during concurrent pushes)', () => {
         const stop = { now: false };
         const before = acked.length;
         const running = Array.from({ length: PUSHERS }, (_, i) => pusher(berth!.url, i, acked, stop));
-        await new Promise((r) => setTimeout(r, randomInt(300, 1500)));
+        await new Promise((r) => setTimeout(r, randomInt(600, 1800)));
         berth.child.kill('SIGKILL');
         await new Promise((r) => berth!.child.once('exit', r));
         stop.now = true;

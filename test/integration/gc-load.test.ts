@@ -85,7 +85,7 @@ describe('garbage collection under load', () => {
     };
     const collector = async () => {
       while (Date.now() < end) {
-        const report = await reg.opened.registry.gc.run({ delayMs: 2000, dryRun: false });
+        const report = await reg.opened.registry.gc.run({ delayMs: 5000, dryRun: false });
         stats.gcRuns++;
         stats.reclaimed += report.bytesReclaimed;
         stats.manifestsDeleted += report.manifestsDeleted;
