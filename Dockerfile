@@ -17,6 +17,6 @@ RUN mkdir -p /var/lib/berth && chown node:node /var/lib/berth
 USER node
 VOLUME /var/lib/berth
 EXPOSE 5000
-HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:5000/v2/').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:5000/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["/app/dist/cli/main.js"]
 CMD ["serve", "--listen", "0.0.0.0:5000", "--root", "/var/lib/berth"]

@@ -5,6 +5,7 @@ import { durationMs, parseListen, type BerthConfig } from '../config/config.js';
 import { retentionRules } from '../registry/retention.js';
 import type { AuthDeps } from '../http/authorize.js';
 import { StorePaths } from '../storage/paths.js';
+import { writeFile, unlink } from 'node:fs/promises';
 import { BasicGate, BearerGate } from '../auth/authenticator.js';
 import { TokenIssuer } from '../auth/tokens.js';
 import { TokenService } from '../auth/token-service.js';
@@ -53,7 +54,18 @@ export async function serve(config: BerthConfig): Promise<void> {
       quotas: { maxRepositories: config.storage.maxRepositories, quotas: config.storage.quotas ?? [] },
     },
   });
+  const health = {
+    shuttingDown: false,
+    // storage writable (a temp file written and removed) and the index readable
+    async check() {
+      const probe = new StorePaths(config.storage.root).readinessProbe();
+      await writeFile(probe, 'ok');
+      await unlink(probe);
+      await opened.index.repositoryExists('readyz-probe');
+    },
+  };
   const app = await buildApp({
+    health,
     registry: opened.registry,
     ...(await authFrom(config)),
     gcDelayMs: durationMs(config.storage.gc.delay),
@@ -96,6 +108,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) process.exit(1); // a second signal: exit at once
     stopping = true;
+    health.shuttingDown = true;
     clearInterval(sweep);
     if (gc) clearInterval(gc);
     if (scrub) clearInterval(scrub);

@@ -12,6 +12,7 @@ import { authorize, type AuthDeps } from './authorize.js';
 import type { TokenService } from '../auth/token-service.js';
 import { tokenRoutes } from './routes/token.js';
 import { adminRoutes } from './routes/admin.js';
+import { healthRoutes, type Health } from './routes/health.js';
 import { blobRoutes } from './routes/blobs.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { manifestRoutes } from './routes/manifests.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   tokens?: TokenService;
   /** Grace delay of garbage collections started through /_berth/gc (storage.gc.delay). */
   gcDelayMs?: number;
+  /** Readiness: what /readyz checks; absent, /readyz answers ok while the app runs. */
+  health?: Health;
   /** Absolute base of the URLs berth hands out, when it sits behind an ingress. */
   externalUrl?: string;
   logger?: FastifyServerOptions['logger'];
@@ -78,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   if (deps.tokens) await tokenRoutes(app, deps.tokens);
   await adminRoutes(app, deps.registry, deps.gcDelayMs ?? 3_600_000);
+  await healthRoutes(app, deps.health ?? { shuttingDown: false, check: async () => undefined });
 
   await app.register(async (v2) => {
     // Bodies under /v2/ are streams the handlers read themselves (blobs) or bound (manifests):

@@ -57,6 +57,10 @@ export class StorePaths {
   upload(id: string): string {
     return join(this.root, 'uploads', id);
   }
+  /** A file /readyz writes and removes to prove the storage writable. */
+  readinessProbe(): string {
+    return join(this.root, 'tmp', `readyz-${process.pid}`);
+  }
   newTemp(): string {
     return join(this.root, 'tmp', randomBytes(12).toString('hex'));
   }
