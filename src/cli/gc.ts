@@ -2,7 +2,7 @@
  * `berth gc [--dry-run]`: on a stopped registry, opens its root and collects once; on a running one
  * (it holds the index's lock), asks it to collect through its loopback-only /_berth/gc.
  */
-import { openRegistry } from '../open.js';
+import { openStopped } from './stopped.js';
 import { ConfigError, durationMs, parseListen, type BerthConfig } from '../config/config.js';
 
 async function viaServer(config: BerthConfig, dryRun: boolean): Promise<void> {
@@ -18,13 +18,8 @@ async function viaServer(config: BerthConfig, dryRun: boolean): Promise<void> {
 }
 
 export async function gcOnce(config: BerthConfig, dryRun: boolean): Promise<void> {
-  let opened;
-  try {
-    opened = await openRegistry({ root: config.storage.root, fsync: config.storage.fsync, serving: false });
-  } catch (err) {
-    if (/lock/i.test(String((err as { cause?: unknown }).cause ?? err))) return viaServer(config, dryRun);
-    throw err;
-  }
+  const opened = await openStopped(config);
+  if (!opened) return viaServer(config, dryRun);
   try {
     const report = await opened.registry.gc.run({ delayMs: durationMs(config.storage.gc.delay), dryRun });
     process.stdout.write(`${JSON.stringify(report)}\n`);

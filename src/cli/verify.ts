@@ -1,15 +1,10 @@
 /** `berth verify [--repair]` on a stopped registry: exit 0 when clean, 1 when problems were found. */
-import { openRegistry } from '../open.js';
+import { openStopped } from './stopped.js';
 import { ConfigError, type BerthConfig } from '../config/config.js';
 
 export async function verifyOnce(config: BerthConfig, repair: boolean): Promise<number> {
-  let opened;
-  try {
-    opened = await openRegistry({ root: config.storage.root, fsync: config.storage.fsync, serving: false });
-  } catch (err) {
-    if (/lock/i.test(String((err as { cause?: unknown }).cause ?? err))) throw new ConfigError(`${config.storage.root} is in use by a running berth`);
-    throw err;
-  }
+  const opened = await openStopped(config);
+  if (!opened) throw new ConfigError(`${config.storage.root} is in use by a running berth: stop it to verify`);
   try {
     const report = await opened.registry.verifier.run(repair);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
