@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, LoginLimiter } from '../auth/limiter.js';
 import { Htpasswd } from '../auth/htpasswd.js';
 import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
+import { openMirror } from '../mirror/mirror.js';
 
 /**
  * Auth is wholly on when an htpasswd file is configured, and wholly off otherwise: Basic on /v2/, or
@@ -64,14 +65,23 @@ export async function serve(config: BerthConfig): Promise<void> {
       await opened.index.repositoryExists('readyz-probe');
     },
   };
+  const mirror = config.mirror ? openMirror(config.mirror, opened) : undefined;
   const app = await buildApp({
     health,
+    mirror,
     registry: opened.registry,
     ...(await authFrom(config)),
     gcDelayMs: durationMs(config.storage.gc.delay),
     externalUrl: config.http.externalUrl,
     logger: { level: config.log.level },
   });
+  mirror?.setLog(app.log);
+  // mirror.sync.images: prefetched soon after start, then every mirror.sync.interval
+  const syncOnce = () => void mirror?.sync?.run().catch((err: unknown) => app.log.error({ err }, 'mirror sync failed'));
+  const syncStart = mirror?.sync ? setTimeout(syncOnce, 1000) : undefined;
+  const syncTimer = mirror?.sync ? setInterval(syncOnce, mirror.syncIntervalMs) : undefined;
+  syncStart?.unref();
+  syncTimer?.unref();
   // storage.uploadTTL: abandoned upload sessions and their data go away by themselves.
   const ttl = durationMs(config.storage.uploadTTL);
   const sweep = setInterval(() => {
@@ -112,8 +122,11 @@ export async function serve(config: BerthConfig): Promise<void> {
     clearInterval(sweep);
     if (gc) clearInterval(gc);
     if (scrub) clearInterval(scrub);
+    if (syncStart) clearTimeout(syncStart);
+    if (syncTimer) clearInterval(syncTimer);
     app.log.info({ signal }, 'shutting down');
     await app.close();
+    await mirror?.close();
     clearInterval(pulls);
     await opened.registry.manifests.flushPulls().catch(() => undefined);
     await opened.close();

@@ -39,7 +39,29 @@ export interface BerthConfig {
     /** Bytes per repository pattern: [{repositories: "team-a/**", maxBytes: 10737418240}]. */
     quotas?: { repositories: string; maxBytes: number }[];
   };
+  /** Pull-through mirror of upstream registries; wholly off when absent. */
+  mirror?: MirrorConfig;
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export interface MirrorConfig {
+  /** Mirrored content lives under `<prefix>/<host>/<repository>` ('' by default). */
+  prefix?: string;
+  /** A cached tag is re-validated upstream at most this often (default 5m). */
+  tagTTL?: string | number;
+  /** Connecting to an upstream (default 3s); then its response headers (timeout, default 10s). */
+  connectTimeout?: string | number;
+  timeout?: string | number;
+  /** An upstream that could not be reached is left alone this long (default 30s). */
+  retryAfter?: string | number;
+  upstreams?: { host: string; url: string; username?: string; password?: string; credentialsFile?: string; ca?: string; insecure?: boolean }[];
+  sync?: {
+    /** false: berth never contacts an upstream (air-gapped); what is cached or imported is served. */
+    enable?: boolean;
+    interval?: string | number;
+    /** Prefetched every interval: `repository` is `<host>/<path>`, `tags` glob patterns. */
+    images?: { repository: string; tags?: string[] }[];
+  };
 }
 
 export const DEFAULT_CONFIG: BerthConfig = {
@@ -48,7 +70,10 @@ export const DEFAULT_CONFIG: BerthConfig = {
   log: { level: 'info' },
 };
 
-type Shape = { [k: string]: Shape | 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'quotas' | readonly string[] };
+type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'quotas' | 'strings';
+/** `$list`: a list of maps of that shape; `$required`: keys each of them must have. */
+type ListShape = { $list: Shape; $required: readonly string[] };
+type Shape = { [k: string]: Shape | Leaf | readonly string[] | ListShape };
 const SHAPE: Shape = {
   http: {
     listen: 'string',
@@ -72,18 +97,48 @@ const SHAPE: Shape = {
     maxRepositories: 'number',
     quotas: 'quotas',
   },
+  mirror: {
+    prefix: 'string',
+    tagTTL: 'duration',
+    connectTimeout: 'duration',
+    timeout: 'duration',
+    retryAfter: 'duration',
+    upstreams: {
+      $list: { host: 'string', url: 'string', username: 'string', password: 'string', credentialsFile: 'string', ca: 'string', insecure: 'boolean' },
+      $required: ['host', 'url'],
+    },
+    sync: {
+      enable: 'boolean',
+      interval: 'duration',
+      images: { $list: { repository: 'string', tags: 'strings' }, $required: ['repository'] },
+    },
+  },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 
 export class ConfigError extends Error {}
 
-function check(value: unknown, shape: Shape, where: string): void {
+function isList(s: unknown): s is ListShape {
+  return typeof s === 'object' && s !== null && '$list' in s;
+}
+
+function check(value: unknown, shape: Shape | ListShape, where: string): void {
+  if (isList(shape)) {
+    if (!Array.isArray(value)) throw new ConfigError(`${where}: must be a list`);
+    value.forEach((item, i) => {
+      check(item, shape.$list, `${where}[${i}]`);
+      for (const k of shape.$required) if ((item as Record<string, unknown>)[k] === undefined) throw new ConfigError(`${where}[${i}].${k}: required`);
+    });
+    return;
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where || 'config'}: must be a map`);
   for (const [k, v] of Object.entries(value)) {
     const place = where ? `${where}.${k}` : k;
     const want = shape[k];
     if (want === undefined) throw new ConfigError(`${place}: unknown key`);
-    if (want === 'quotas') {
+    if (want === 'strings') {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ConfigError(`${place}: must be a list of strings`);
+    } else if (want === 'quotas') {
       if (!Array.isArray(v)) throw new ConfigError(`${place}: must be a list`);
       v.forEach((q, i) => {
         const o = q as Record<string, unknown>;
@@ -114,7 +169,7 @@ function check(value: unknown, shape: Shape, where: string): void {
     } else if (Array.isArray(want)) {
       if (typeof v !== 'string' || !want.includes(v)) throw new ConfigError(`${place}: must be one of ${want.join(', ')}`);
     } else {
-      check(v, want as Shape, place);
+      check(v, want as Shape | ListShape, place);
     }
   }
 }

@@ -17,6 +17,7 @@ import { blobRoutes } from './routes/blobs.js';
 import { uploadRoutes } from './routes/uploads.js';
 import { manifestRoutes } from './routes/manifests.js';
 import { listingRoutes } from './routes/listings.js';
+import type { Mirror } from '../mirror/mirror.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -31,6 +32,8 @@ export interface AppDeps {
   /** Absolute base of the URLs berth hands out, when it sits behind an ingress. */
   externalUrl?: string;
   logger?: FastifyServerOptions['logger'];
+  /** The pull-through mirror (issue 7); absent, names are never mapped and nothing is fetched. */
+  mirror?: Pick<Mirror, 'names' | 'pull'>;
 }
 
 /** One access-log line per request, when it completes (instead of Fastify's two). */
@@ -75,8 +78,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const routes: V2Route[] = [
     ...listingRoutes(deps.registry, urls),
     ...uploadRoutes(deps.registry, urls),
-    blobRoutes(deps.registry),
-    manifestRoutes(deps.registry, urls),
+    blobRoutes(deps.registry, deps.mirror?.pull),
+    manifestRoutes(deps.registry, urls, deps.mirror?.pull),
   ];
 
   if (deps.tokens) await tokenRoutes(app, deps.tokens);
@@ -90,6 +93,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v2.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
       const { method, ctx } = match(routes, request);
+      if (deps.mirror && ctx.name) {
+        // containerd's ?ns=<host> (mirror mode) or <prefix>/<host>/... (path mode): the local name
+        // is what permissions, storage and the challenge's scope are about.
+        const r = deps.mirror.names.resolve(ctx.name, ctx.query.get('ns'));
+        ctx.name = r.local;
+        if (r.remote) ctx.remote = r.remote;
+      }
       if (deps.auth) {
         ctx.access = await authorize(deps.auth, deps.registry, request, method.action, ctx);
         rememberPrincipal(request, ctx.access.principal);

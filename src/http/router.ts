@@ -8,6 +8,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
 import { checkName } from '../oci/names.js';
 import { rawPath, query } from './request.js';
+import type { Remote } from '../mirror/names.js';
 
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -32,6 +33,8 @@ export interface RouteContext {
   ref: string;
   query: URLSearchParams;
   access: Access;
+  /** The upstream repository, when `name` is mirrored content (see mirror/names.ts). */
+  remote?: Remote;
 }
 
 export type Handler = (request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) => Promise<unknown>;

@@ -86,7 +86,21 @@ export class ManifestService {
     return entry;
   }
 
-  async put(repo: string, ref: string, contentType: string | undefined, bytes: Buffer): Promise<ManifestRecord> {
+  /** Like get(), but undefined where get() answers NAME_UNKNOWN or MANIFEST_UNKNOWN. */
+  async find(repo: string, ref: string): Promise<CachedManifest | undefined> {
+    try {
+      return await this.get(repo, ref);
+    } catch (err) {
+      if (err instanceof RegistryError && (err.code === 'NAME_UNKNOWN' || err.code === 'MANIFEST_UNKNOWN')) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * `mirrored`: the manifest comes from an upstream (pull-through), whose blobs and children arrive
+   * later, on demand; its references are not required to be present yet.
+   */
+  async put(repo: string, ref: string, contentType: string | undefined, bytes: Buffer, opts: { mirrored?: boolean } = {}): Promise<ManifestRecord> {
     const r = parseReference(ref);
     if (!r) throw new RegistryError('MANIFEST_INVALID', `invalid tag: ${ref.slice(0, 140)}`);
     if (bytes.length > this.options.maxManifestBytes) throw this.tooLarge();
@@ -96,12 +110,12 @@ export class ManifestService {
     }
     const parsed = parseManifest(bytes, contentType);
     return this.locks.run(repo, async () => {
-      for (const b of parsed.blobs) {
+      for (const b of opts.mirrored ? [] : parsed.blobs) {
         if (!(await this.index.blobLink(repo, b))) {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `blob unknown to repository: ${b}`, { detail: { digest: b } });
         }
       }
-      for (const m of parsed.manifests) {
+      for (const m of opts.mirrored ? [] : parsed.manifests) {
         if (!(await this.index.manifest(repo, m))) {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest unknown to repository: ${m}`, { detail: { digest: m } });
         }

@@ -54,9 +54,10 @@ export class UploadService {
 
   /**
    * Links a stored blob into a repository, sharing the sweep lock so garbage collection cannot delete
-   * the bytes between the check that they are there and the link that keeps them.
+   * the bytes between the check that they are there and the link that keeps them. Also how
+   * pull-through and bundle imports link what they stored.
    */
-  private link(repo: string, d: Digest, size: number, endUpload?: string): Promise<void> {
+  link(repo: string, d: Digest, size: number, endUpload?: string): Promise<void> {
     return this.sweep.shared(async () => {
       if (!(await this.store.touch(d))) {
         throw new RegistryError('BLOB_UPLOAD_INVALID', `blob ${d.value} was collected while it uploaded; push it again`);

@@ -35,6 +35,21 @@ export interface BlobIngester {
   ingest(body: ByteSource, digest: Digest, size?: number): Promise<{ size: number }>;
 }
 
+/**
+ * A blob being stored from a source that others may read while it arrives (a pull-through fetch).
+ * Readers follow the bytes on disk; the blob is published only once its digest checks out.
+ */
+export interface BlobFill {
+  /** Resolves once the blob is stored under its digest; rejects when the source failed or lied. */
+  readonly done: Promise<{ size: number }>;
+  /** A reader of the bytes as they arrive; its reads wait for bytes not written yet. */
+  reader(size: number): OpenBlob;
+}
+
+export interface BlobFiller {
+  fill(body: ByteSource, digest: Digest, size?: number): Promise<BlobFill>;
+}
+
 export interface BlobDeleter {
   delete(d: Digest): Promise<boolean>;
 }
@@ -46,7 +61,7 @@ export interface BlobSweeper {
   touch(d: Digest): Promise<boolean>;
 }
 
-export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobDeleter, BlobSweeper {}
+export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobFiller, BlobDeleter, BlobSweeper {}
 
 /**
  * Upload sessions' bytes. Appends are all-or-nothing: a body that fails midway is cut back off, so a

@@ -1,11 +1,12 @@
 /** The filesystem BlobStore: content-addressed files under <root>/blobs (see paths.ts). */
 import { open, readdir, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
-import { RegistryError } from '../oci/errors.js';
 import { digestOf, newHash, tryParseDigest, type Digest } from '../oci/digest.js';
-import type { ByteSource, BlobStore, OpenBlob } from './blobstore.js';
+import type { BlobFill, ByteSource, BlobStore, OpenBlob } from './blobstore.js';
 import { DirMaker, isNotFound, publish, unlinkQuiet, type FsyncPolicy } from './fsync.js';
 import { StorePaths } from './paths.js';
 import { writeHashed } from './hashing-writer.js';
+import { checkDigest } from './checks.js';
+import { FsFill } from './fs-fill.js';
 
 /** Large blobs are flushed to disk in the background every this many bytes while they arrive. */
 const SYNC_EVERY = 32 * 1024 * 1024;
@@ -91,6 +92,14 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  fill(body: ByteSource, digest: Digest, size?: number): Promise<BlobFill> {
+    return FsFill.start(this.paths.newTemp(), this.paths.blob(digest), body, digest, size, {
+      dirs: this.dirs,
+      policy: this.policy,
+      syncEvery: this.syncEvery,
+    });
+  }
+
   async touch(d: Digest): Promise<boolean> {
     try {
       const now = new Date();
@@ -134,11 +143,5 @@ export class FsBlobStore implements BlobStore {
       if (isNotFound(err)) return false;
       throw err;
     }
-  }
-}
-
-export function checkDigest(actual: Digest, expected: Digest): void {
-  if (actual.value !== expected.value) {
-    throw new RegistryError('DIGEST_INVALID', `content digest ${actual.value} does not match ${expected.value}`);
   }
 }

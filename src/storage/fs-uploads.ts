@@ -9,7 +9,7 @@ import type { Hash } from 'node:crypto';
 import { digestOf, newHash, type Digest } from '../oci/digest.js';
 import type { ByteSource, UploadStore } from './blobstore.js';
 import type { FsBlobStore } from './fs-blobstore.js';
-import { checkDigest } from './fs-blobstore.js';
+import { checkDigest } from './checks.js';
 import { isNotFound, publish, unlinkQuiet } from './fsync.js';
 import { writeHashed } from './hashing-writer.js';
 

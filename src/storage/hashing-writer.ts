@@ -27,6 +27,7 @@ class QueuedWriter {
     private readonly fh: FileHandle,
     private position: number,
     private readonly syncEvery: number,
+    private readonly onWritten?: (position: number) => void,
   ) {}
 
   /** Queues a chunk; waits only when too much is queued. */
@@ -55,6 +56,7 @@ class QueuedWriter {
         this.step = writevAll(this.fh, bufs, n, this.position);
         await this.step;
         this.position += n;
+        this.onWritten?.(this.position);
         this.sinceSync += n;
         if (this.syncEvery > 0 && this.sinceSync >= this.syncEvery && !this.syncing) {
           this.sinceSync = 0;
@@ -96,8 +98,10 @@ export async function writeHashed(
   hashes: Hash[],
   expectLength?: number,
   syncEvery = 0,
+  /** Told the file's length after each write (readers of a blob being filled follow it). */
+  onWritten?: (position: number) => void,
 ): Promise<number> {
-  const writer = fh ? new QueuedWriter(fh, position, syncEvery) : undefined;
+  const writer = fh ? new QueuedWriter(fh, position, syncEvery, onWritten) : undefined;
   let received = 0;
   try {
     for await (const chunk of body) {

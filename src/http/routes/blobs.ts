@@ -4,10 +4,11 @@ import type { Registry } from '../../registry/registry.js';
 import type { RouteContext, V2Route } from '../router.js';
 import { byteRange } from '../request.js';
 import { sendBlob } from '../send-blob.js';
+import type { PullThrough } from '../../mirror/pull-through.js';
 
-export function blobRoutes(registry: Registry): V2Route {
+export function blobRoutes(registry: Registry, pull?: PullThrough): V2Route {
   async function head(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    const { digest, size } = await registry.blobs.stat(ctx.name, ctx.ref);
+    const { digest, size } = await (pull ? pull.blobSize(ctx.name, ctx.remote, ctx.ref) : registry.blobs.stat(ctx.name, ctx.ref));
     return reply
       .code(200)
       .headers({
@@ -21,7 +22,7 @@ export function blobRoutes(registry: Registry): V2Route {
   }
 
   async function get(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    const { digest, blob } = await registry.blobs.open(ctx.name, ctx.ref);
+    const { digest, blob } = await (pull ? pull.blob(ctx.name, ctx.remote, ctx.ref) : registry.blobs.open(ctx.name, ctx.ref));
     let range;
     try {
       range = byteRange(request, blob.size);

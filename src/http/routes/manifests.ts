@@ -5,6 +5,7 @@ import type { ManifestRecord } from '../../index/metadata.js';
 import type { RouteContext, V2Route } from '../router.js';
 import { header, readBounded } from '../request.js';
 import type { Urls } from '../urls.js';
+import type { PullThrough } from '../../mirror/pull-through.js';
 
 function describe(reply: FastifyReply, record: ManifestRecord) {
   return reply.code(200).headers({
@@ -15,17 +16,18 @@ function describe(reply: FastifyReply, record: ManifestRecord) {
   });
 }
 
-export function manifestRoutes(registry: Registry, urls: Urls): V2Route {
+export function manifestRoutes(registry: Registry, urls: Urls, pull?: PullThrough): V2Route {
   const manifests = registry.manifests;
+  const find = (ctx: RouteContext) => (pull ? pull.manifest(ctx.name, ctx.remote, ctx.ref) : manifests.get(ctx.name, ctx.ref));
 
   async function head(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    const { record } = await manifests.get(ctx.name, ctx.ref);
+    const { record } = await find(ctx);
     manifests.notePull(ctx.name, record.digest);
     return describe(reply, record).send();
   }
 
   async function get(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
-    const { record, bytes } = await manifests.get(ctx.name, ctx.ref);
+    const { record, bytes } = await find(ctx);
     manifests.notePull(ctx.name, record.digest);
     return describe(reply, record).send(bytes);
   }

@@ -1,0 +1,66 @@
+/** The mirror feature, wired from `mirror:` in the config (issue 7); absent, the feature is wholly off. */
+import type { FastifyBaseLogger } from 'fastify';
+import { ConfigError, durationMs, type MirrorConfig } from '../config/config.js';
+import type { OpenRegistry } from '../open.js';
+import { MirrorNames, canonicalHost } from './names.js';
+import { PullThrough } from './pull-through.js';
+import { Upstream } from './upstream.js';
+import { MirrorSync, splitRepository } from './sync.js';
+
+export interface Mirror {
+  names: MirrorNames;
+  pull: PullThrough;
+  sync: MirrorSync | undefined;
+  syncIntervalMs: number;
+  /** Logs go to the app's logger, which exists only once the app is built. */
+  setLog(log: FastifyBaseLogger): void;
+  close(): Promise<void>;
+}
+
+const ms = (v: string | number | undefined, fallback: string) => durationMs(v ?? fallback);
+
+export function openMirror(cfg: MirrorConfig, opened: Pick<OpenRegistry, 'registry' | 'blobs' | 'index'>): Mirror {
+  const timing = {
+    connectTimeoutMs: ms(cfg.connectTimeout, '3s'),
+    timeoutMs: ms(cfg.timeout, '10s'),
+    bodyTimeoutMs: 60_000,
+    retryAfterMs: ms(cfg.retryAfter, '30s'),
+  };
+  const upstreams = new Map<string, Upstream>();
+  (cfg.upstreams ?? []).forEach((u, i) => {
+    const host = canonicalHost(u.host);
+    if (upstreams.has(host)) throw new ConfigError(`mirror.upstreams[${i}].host: ${u.host} is configured twice`);
+    try {
+      new URL(u.url);
+      upstreams.set(host, new Upstream(u, timing));
+    } catch (err) {
+      throw new ConfigError(`mirror.upstreams[${i}]: ${(err as Error).message}`);
+    }
+  });
+  const prefix = (cfg.prefix ?? '').replace(/^\/+|\/+$/g, '');
+  const names = new MirrorNames(prefix, [...upstreams.keys()]);
+  const online = cfg.sync?.enable ?? true;
+  const pull = new PullThrough(opened.registry, opened.blobs, opened.index, upstreams, { tagTTLms: ms(cfg.tagTTL, '5m'), online });
+  const images = cfg.sync?.images ?? [];
+  images.forEach((img, i) => {
+    let host;
+    try {
+      host = splitRepository(img.repository).host;
+    } catch (err) {
+      throw new ConfigError(`mirror.sync.images[${i}].repository: ${(err as Error).message}`);
+    }
+    if (!upstreams.has(host)) throw new ConfigError(`mirror.sync.images[${i}].repository: no upstream has host ${host}`);
+  });
+  const sync = online && images.length > 0 ? new MirrorSync(images, names, pull) : undefined;
+  return {
+    names,
+    pull,
+    sync,
+    syncIntervalMs: ms(cfg.sync?.interval, '1h'),
+    setLog(log) {
+      pull.log = log;
+      if (sync) sync.log = log;
+    },
+    close: () => pull.close(),
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * A blob stored from a source while others read it (pull-through, issue 7): the bytes go to a temp
+ * file while they are hashed, readers follow the file's length, and the file is published under its
+ * digest only once the digest and length check out. Readers that started before the rename keep
+ * reading through the same open file. The file stays open until the fill and every reader are done.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { digestOf, newHash, type Digest } from '../oci/digest.js';
+import type { BlobFill, ByteSource, OpenBlob } from './blobstore.js';
+import { publish, unlinkQuiet, type DirMaker, type FsyncPolicy } from './fsync.js';
+import { writeHashed } from './hashing-writer.js';
+import { checkDigest } from './checks.js';
+
+export class FsFill implements BlobFill {
+  readonly done: Promise<{ size: number }>;
+  private written = 0;
+  private ended = false;
+  private failure: unknown;
+  private refs = 1; // the fill's own
+  private waiters: (() => void)[] = [];
+
+  private constructor(
+    private readonly fh: FileHandle,
+    tmp: string,
+    target: string,
+    body: ByteSource,
+    digest: Digest,
+    size: number | undefined,
+    opts: { dirs: DirMaker; policy: FsyncPolicy; syncEvery: number },
+  ) {
+    this.done = this.run(tmp, target, body, digest, size, opts);
+    this.done.catch(() => undefined); // readers and the caller see the failure; never unhandled
+  }
+
+  static async start(
+    tmp: string,
+    target: string,
+    body: ByteSource,
+    digest: Digest,
+    size: number | undefined,
+    opts: { dirs: DirMaker; policy: FsyncPolicy; syncEvery: number },
+  ): Promise<FsFill> {
+    const fh = await open(tmp, 'wx+');
+    return new FsFill(fh, tmp, target, body, digest, size, opts);
+  }
+
+  private async run(
+    tmp: string,
+    target: string,
+    body: ByteSource,
+    digest: Digest,
+    size: number | undefined,
+    opts: { dirs: DirMaker; policy: FsyncPolicy; syncEvery: number },
+  ): Promise<{ size: number }> {
+    const hash = newHash(digest.algorithm);
+    try {
+      const n = await writeHashed(body, this.fh, 0, [hash], size, opts.syncEvery, (position) => {
+        this.written = position;
+        this.wake();
+      });
+      checkDigest(digestOf(digest.algorithm, hash), digest);
+      if (opts.policy.fsync) await this.fh.sync();
+      await publish(tmp, target, opts.dirs, opts.policy);
+      return { size: n };
+    } catch (err) {
+      this.failure = err;
+      await unlinkQuiet(tmp).catch(() => undefined);
+      throw err;
+    } finally {
+      this.ended = true;
+      this.wake();
+      await this.release();
+    }
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async release(): Promise<void> {
+    if (--this.refs === 0) await this.fh.close().catch(() => undefined);
+  }
+
+  /** Reads at `position` once bytes are there; 0 only at the end of a fill that succeeded. */
+  private async read(buf: Buffer, length: number, position: number): Promise<number> {
+    while (this.written <= position && !this.ended) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.failure) throw this.failure;
+    if (this.written <= position) return 0;
+    const n = Math.min(length, this.written - position);
+    return (await this.fh.read(buf, 0, n, position)).bytesRead;
+  }
+
+  reader(size: number): OpenBlob {
+    this.refs++;
+    let closed = false;
+    const close = async () => {
+      if (closed) return;
+      closed = true;
+      await this.release();
+    };
+    const read = (buf: Buffer, length: number, position: number) => this.read(buf, length, position);
+    return {
+      size,
+      read,
+      close,
+      stream(start = 0, end = size - 1) {
+        return Readable.from(
+          (async function* () {
+            try {
+              for (let pos = start; pos <= end; ) {
+                const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, end - pos + 1));
+                const n = await read(buf, buf.length, pos);
+                if (n === 0) throw new Error(`blob ended early at ${pos}`);
+                pos += n;
+                yield buf.subarray(0, n);
+              }
+            } finally {
+              await close();
+            }
+          })(),
+        );
+      },
+    };
+  }
+}
