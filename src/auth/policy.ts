@@ -95,6 +95,11 @@ export class AccessPolicy {
     return this.patterns.find((p) => p.re.test(repo));
   }
 
+  /** Named by adminPolicy: the registry's administrators (bundle uploads, issue 7). */
+  isAdmin(user: Principal): boolean {
+    return this.applies(this.config.adminPolicy, user);
+  }
+
   allowed(user: Principal, repo: string, action: RepoAction): boolean {
     if (this.applies(this.config.adminPolicy, user) && this.config.adminPolicy!.actions.includes(action)) return true;
     const rule = this.ruleFor(repo)?.rules;

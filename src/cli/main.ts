@@ -10,6 +10,8 @@ import { serve } from './serve.js';
 import { userAdd, userDelete } from './user.js';
 import { gcOnce } from './gc.js';
 import { verifyOnce } from './verify.js';
+import { exportBundle, importBundle } from './bundles.js';
+import type { ImportOptions } from '../bundles/importer.js';
 
 const program = new Command();
 program.name('berth').description('A lightweight OCI registry for edge clusters');
@@ -46,6 +48,22 @@ onRoot('verify', 're-hash every blob and manifest and check the index against th
   .action(async (opts: { repair?: boolean; root?: string; config?: string }) => {
     process.exitCode = await verifyOnce(await configOf(opts), !!opts.repair);
   });
+
+onRoot('import', 'load a content bundle: an OCI layout (directory or tar, gzip or not) or a docker save archive')
+  .argument('<file>', 'the bundle')
+  .option('--prefix <prefix>', 'put every repository under this prefix (default for foreign names: mirror.prefix)')
+  .option('--repository <name>', 'the repository for images the bundle names only by tag, or not at all')
+  .action(async (file: string, opts: { prefix?: string; repository?: string; root?: string; config?: string }) => {
+    const o: ImportOptions = {};
+    if (opts.prefix !== undefined) o.prefix = opts.prefix;
+    if (opts.repository !== undefined) o.repository = opts.repository;
+    await importBundle(await configOf(opts), file, o);
+  });
+
+onRoot('export', 'write images (repo:tag or repo@digest) as an OCI layout tar')
+  .argument('<image...>', 'images to export')
+  .requiredOption('-o, --output <file>', 'the tar to write')
+  .action(async (images: string[], opts: { output: string; root?: string; config?: string }) => exportBundle(await configOf(opts), images, opts.output));
 
 const user = program.command('user').description('manage the users of the htpasswd file');
 user

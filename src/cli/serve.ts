@@ -14,6 +14,8 @@ import { Htpasswd } from '../auth/htpasswd.js';
 import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 import { openMirror } from '../mirror/mirror.js';
+import { BundleImporter } from '../bundles/importer.js';
+import { BundleExporter } from '../bundles/exporter.js';
 
 /**
  * Auth is wholly on when an htpasswd file is configured, and wholly off otherwise: Basic on /v2/, or
@@ -66,9 +68,15 @@ export async function serve(config: BerthConfig): Promise<void> {
     },
   };
   const mirror = config.mirror ? openMirror(config.mirror, opened) : undefined;
+  const bundles = {
+    importer: new BundleImporter(opened.registry, opened.blobs, new StorePaths(config.storage.root)),
+    exporter: new BundleExporter(opened.registry, opened.blobs),
+    ...(config.mirror?.prefix ? { defaultPrefix: config.mirror.prefix } : {}),
+  };
   const app = await buildApp({
     health,
     mirror,
+    bundles,
     registry: opened.registry,
     ...(await authFrom(config)),
     gcDelayMs: durationMs(config.storage.gc.delay),

@@ -18,6 +18,7 @@ import { uploadRoutes } from './routes/uploads.js';
 import { manifestRoutes } from './routes/manifests.js';
 import { listingRoutes } from './routes/listings.js';
 import type { Mirror } from '../mirror/mirror.js';
+import { bundleRoutes, type Bundles } from './routes/bundles.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -34,6 +35,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** The pull-through mirror (issue 7); absent, names are never mapped and nothing is fetched. */
   mirror?: Pick<Mirror, 'names' | 'pull'>;
+  /** Content bundles: /api/bundles and the CLI's /_berth/ endpoints (issue 7). */
+  bundles?: Bundles;
 }
 
 /** One access-log line per request, when it completes (instead of Fastify's two). */
@@ -84,6 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   if (deps.tokens) await tokenRoutes(app, deps.tokens);
   await adminRoutes(app, deps.registry, deps.gcDelayMs ?? 3_600_000);
+  if (deps.bundles) await bundleRoutes(app, deps.bundles, deps.auth);
   await healthRoutes(app, deps.health ?? { shuttingDown: false, check: async () => undefined });
 
   await app.register(async (v2) => {

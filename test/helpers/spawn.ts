@@ -1,5 +1,5 @@
 /** Runs the real `berth serve` (dist/cli/main.js) as a child process on 127.0.0.1. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,4 +73,13 @@ export async function spawnBerth(opts: { root?: string; args?: string[] } = {}):
       if (!opts.root) await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs the `berth` command line once; its exit code and what it wrote (stdout, then stderr). */
+export function runCli(args: string[]): Promise<{ code: number; out: string; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(CLI, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr, stdout, stderr }),
+    ),
+  );
 }

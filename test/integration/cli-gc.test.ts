@@ -1,16 +1,10 @@
 /** `berth gc` on a running registry goes through its loopback /_berth/gc; on a stopped one it opens the root. */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, spawnBerth } from '../helpers/spawn.js';
+import { runCli as berthCli, spawnBerth } from '../helpers/spawn.js';
 import { blob } from '../helpers/oci.js';
-
-const berthCli = (args: string[]) =>
-  new Promise<{ code: number; out: string }>((resolve) =>
-    execFile(CLI, args, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr })),
-  );
 
 describe('berth gc', () => {
   it('collects in a running registry and in a stopped one', async () => {

@@ -12,12 +12,16 @@ function loopback(ip: string): boolean {
   return ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
 }
 
+/** Operator endpoints refuse anyone but this host (the socket's address: no header can fake it). */
+export function loopbackOnly(request: FastifyRequest): void {
+  if (!loopback(request.raw.socket.remoteAddress ?? '')) throw new RegistryError('DENIED', 'operator endpoints answer loopback callers only');
+}
+
 export async function adminRoutes(app: FastifyInstance, registry: Registry, gcDelayMs: number): Promise<void> {
   await app.register(async (scope) => {
     scope.setErrorHandler((err, request, reply) => sendError(request, reply, err));
     scope.post('/_berth/gc', async (request: FastifyRequest, reply: FastifyReply) => {
-      // request.socket.remoteAddress, not request.ip: no forwarded header may make a remote caller local
-      if (!loopback(request.raw.socket.remoteAddress ?? '')) throw new RegistryError('DENIED', 'operator endpoints answer loopback callers only');
+      loopbackOnly(request);
       const dryRun = new URL(request.url, 'http://x').searchParams.get('dryRun') === '1';
       return reply.send(await registry.gc.run({ delayMs: gcDelayMs, dryRun }));
     });

@@ -1,0 +1,120 @@
+/**
+ * `berth export IMAGE... -o FILE` (issue 7): an OCI image layout (image-spec "Image Layout") as one
+ * tar: oci-layout, blobs/<alg>/<hex> for every manifest and blob, index.json naming each image.
+ * The tar is deterministic (sorted blobs, zero times and owners), so exporting the same images twice,
+ * or from a registry that imported the bundle, gives the same bytes. Everything is checked to be
+ * there before the first byte is written.
+ */
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { RegistryError } from '../oci/errors.js';
+import { parseDigest } from '../oci/digest.js';
+import { checkName } from '../oci/names.js';
+import type { BlobStore } from '../storage/blobstore.js';
+import type { Registry } from '../registry/registry.js';
+import { BERTH_REPOSITORY, BERTH_TAG } from './importer.js';
+
+export interface ExportReport {
+  images: number;
+  blobs: number;
+  bytes: number;
+}
+
+/** `repo:tag`, `repo@sha256:...` or `repo` (tag latest), in this registry's own names. */
+export function parseLocalImage(image: string): { repository: string; ref: string; tag?: string } {
+  const at = image.indexOf('@');
+  if (at >= 0) return { repository: checkName(image.slice(0, at)), ref: parseDigest(image.slice(at + 1)).value };
+  const colon = image.lastIndexOf(':');
+  const tag = colon > image.lastIndexOf('/') ? image.slice(colon + 1) : 'latest';
+  const repository = checkName(colon > image.lastIndexOf('/') ? image.slice(0, colon) : image);
+  return { repository, ref: tag, tag };
+}
+
+/** What an export will write, checked to be all there. */
+export interface ExportPlan {
+  manifests: Map<string, Buffer>;
+  blobs: Map<string, number>;
+  index: object[];
+  /** Bytes of blobs and manifests (the tar adds headers). */
+  bytes: number;
+}
+
+export class BundleExporter {
+  constructor(
+    private readonly registry: Registry,
+    private readonly store: BlobStore,
+  ) {}
+
+  async plan(images: string[]): Promise<ExportPlan> {
+    return planExport(this.registry, this.store, images);
+  }
+
+  async write(plan: ExportPlan, out: Writable): Promise<ExportReport> {
+    return writeExport(this.store, plan, out);
+  }
+}
+
+async function planExport(registry: Registry, store: BlobStore, images: string[]): Promise<ExportPlan> {
+  const manifests = new Map<string, Buffer>();
+  const blobs = new Map<string, number>();
+  const index: object[] = [];
+  for (const image of images) {
+    const { repository, ref, tag } = parseLocalImage(image);
+    const top = await registry.manifests.get(repository, ref);
+    const walk = async (digest: string, depth: number): Promise<void> => {
+      const { record, bytes } = await registry.manifests.get(repository, digest);
+      manifests.set(record.digest, bytes);
+      if (depth > 8) throw new RegistryError('MANIFEST_INVALID', `manifests nest too deep under ${image}`);
+      for (const child of record.manifests) await walk(child, depth + 1);
+      for (const b of record.blobs) {
+        const s = await store.stat(parseDigest(b));
+        if (!s) throw new RegistryError('BLOB_UNKNOWN', `${image}: blob ${b} is not stored here (a mirrored image never pulled whole?)`);
+        blobs.set(b, s.size);
+      }
+    };
+    await walk(top.record.digest, 0);
+    const annotations: Record<string, string> = { 'org.opencontainers.image.ref.name': tag ? `${repository}:${tag}` : `${repository}@${ref}`, [BERTH_REPOSITORY]: repository };
+    if (tag) annotations[BERTH_TAG] = tag;
+    index.push({ mediaType: top.record.mediaType, digest: top.record.digest, size: top.record.size, annotations });
+  }
+  let bytes = 0;
+  for (const b of manifests.values()) bytes += b.length;
+  for (const n of blobs.values()) bytes += n;
+  return { manifests, blobs, index, bytes };
+}
+
+async function writeExport(store: BlobStore, plan: ExportPlan, out: Writable): Promise<ExportReport> {
+  const { manifests, blobs, index } = plan;
+  const pack = tar.pack();
+  const writing = pipeline(pack, out);
+  const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', type: 'file' as const });
+  const add = (name: string, bytes: Buffer) => new Promise<void>((res, rej) => pack.entry(header(name, bytes.length), bytes, (err) => (err ? rej(err) : res())));
+  const report: ExportReport = { images: index.length, blobs: 0, bytes: 0 };
+  try {
+    await add('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
+    const all = [...new Set([...manifests.keys(), ...blobs.keys()])].sort();
+    for (const digest of all) {
+      const d = parseDigest(digest);
+      const name = `blobs/${d.algorithm}/${d.hex}`;
+      const bytes = manifests.get(digest);
+      if (bytes) await add(name, bytes);
+      else {
+        const blob = await store.open(d);
+        if (!blob) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} vanished during the export`);
+        const entry = pack.entry(header(name, blob.size));
+        await pipeline(blob.stream(), entry);
+      }
+      report.blobs++;
+      report.bytes += bytes?.length ?? blobs.get(digest)!;
+    }
+    await add('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: index })));
+    pack.finalize();
+  } catch (err) {
+    pack.destroy(err as Error);
+    await writing.catch(() => undefined);
+    throw err;
+  }
+  await writing;
+  return report;
+}

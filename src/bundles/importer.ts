@@ -1,0 +1,199 @@
+/**
+ * Importing a content bundle (issue 7). Three steps, so a bad bundle leaves nothing visible:
+ * 1. load: blobs stream into the store, verified against their digests (load.ts);
+ * 2. check: every image's manifests are parsed and everything they reference must be in the bundle;
+ * 3. publish: per image, blobs are linked, child manifests put, and the tag goes last.
+ * Importing the same bundle again changes nothing (content addressing makes it idempotent). Blobs
+ * stored by a refused bundle are linked nowhere; garbage collection removes them.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../oci/errors.js';
+import { parseDigest } from '../oci/digest.js';
+import { parseManifest } from '../oci/manifest.js';
+import { checkName, isValidTag } from '../oci/names.js';
+import type { BlobStore } from '../storage/blobstore.js';
+import type { StorePaths } from '../storage/paths.js';
+import type { Registry } from '../registry/registry.js';
+import { loadDir, loadTar, type BundleFiles } from './load.js';
+import { localRepository, parseImageReference } from './reference.js';
+import { dockerArchiveImages } from './docker-archive.js';
+import type { BundleImage, Node } from './plan.js';
+
+/** Annotations berth's export writes, so an import restores the exact local names. */
+export const BERTH_REPOSITORY = 'dev.berth.repository';
+export const BERTH_TAG = 'dev.berth.tag';
+const REF_NAME = 'org.opencontainers.image.ref.name';
+const CONTAINERD_NAME = 'io.containerd.image.name';
+
+export interface ImportOptions {
+  /** Prepended to every repository, berth's own exports included. */
+  prefix?: string;
+  /** Prepended to repositories named by foreign references only, when no `prefix` is given (mirror.prefix). */
+  defaultPrefix?: string;
+  /** The repository for images whose name in the bundle is only a tag, or none. */
+  repository?: string;
+}
+
+export interface ImportedImage {
+  repository: string;
+  tag?: string;
+  digest: string;
+}
+
+export interface ImportReport {
+  images: ImportedImage[];
+  blobs: number;
+  manifests: number;
+  ms: number;
+}
+
+
+
+function refused(message: string): RegistryError {
+  return new RegistryError('MANIFEST_INVALID', `bundle refused: ${message}`);
+}
+
+export class BundleImporter {
+  constructor(
+    private readonly registry: Registry,
+    private readonly store: BlobStore,
+    private readonly paths: StorePaths,
+  ) {}
+
+  async importTar(source: Readable, opts: ImportOptions = {}): Promise<ImportReport> {
+    const staging = this.paths.newTemp();
+    await mkdir(staging, { recursive: true });
+    const started = Date.now();
+    let files: BundleFiles | undefined;
+    try {
+      files = await loadTar(source, this.store, staging);
+      return await this.publish(files, opts, started);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  async importDir(dir: string, opts: ImportOptions = {}): Promise<ImportReport> {
+    const started = Date.now();
+    return this.publish(await loadDir(dir, this.store), opts, started);
+  }
+
+  /** Where image `i` goes, from its annotations (berth's own, containerd's, then the OCI ref name). */
+  private nameOf(annotations: Record<string, string>, opts: ImportOptions, i: number): { repository: string; tag?: string } {
+    const clean = (p: string | undefined) => (p ?? '').replace(/^\/+|\/+$/g, '');
+    const within = (repo: string) => checkName([clean(opts.prefix), repo].filter((p) => p !== '').join('/'));
+    const prefix = clean(opts.prefix ?? opts.defaultPrefix);
+    if (annotations[BERTH_REPOSITORY]) {
+      const tag = annotations[BERTH_TAG];
+      return tag ? { repository: within(annotations[BERTH_REPOSITORY]), tag } : { repository: within(annotations[BERTH_REPOSITORY]) };
+    }
+    const name = annotations[CONTAINERD_NAME] ?? annotations[REF_NAME];
+    if (opts.repository !== undefined) {
+      const tag = name === undefined ? undefined : isValidTag(name) ? name : parseImageReference(name).tag;
+      return tag ? { repository: within(opts.repository), tag } : { repository: within(opts.repository) };
+    }
+    if (name === undefined) throw refused(`image ${i} in index.json has no ${REF_NAME} annotation; give a repository for it`);
+    if (!name.includes('/') && !name.includes(':') && !name.includes('@')) {
+      throw refused(`image ${i} is named only "${name}" (a tag, or a name without one); give a repository for it`);
+    }
+    const ref = parseImageReference(name);
+    const repository = localRepository(ref, prefix);
+    return ref.tag ? { repository, tag: ref.tag } : { repository };
+  }
+
+  /** The images an OCI layout's index.json names. */
+  private async layoutImages(files: BundleFiles, opts: ImportOptions): Promise<BundleImage[] | undefined> {
+    const raw = await files.read('index.json');
+    if (!raw) return undefined;
+    let index: { manifests?: { mediaType?: string; digest?: string; annotations?: Record<string, string> }[] };
+    try {
+      index = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw refused('index.json is not valid JSON');
+    }
+    if (!Array.isArray(index.manifests)) throw refused('index.json has no manifests');
+    return index.manifests.map((d, i) => {
+      if (typeof d.digest !== 'string') throw refused(`index.json manifests[${i}] has no digest`);
+      const image: BundleImage = { ...this.nameOf(d.annotations ?? {}, opts, i), digest: parseDigest(d.digest).value };
+      if (d.mediaType) image.mediaType = d.mediaType;
+      return image;
+    });
+  }
+
+  private async readManifest(files: BundleFiles, extra: Map<string, Node>, digest: string, mediaType: string | undefined): Promise<Node> {
+    const made = extra.get(digest);
+    if (made) return made;
+    if (!files.blobs.has(digest)) throw refused(`manifest ${digest} is not in the bundle`);
+    const blob = await this.store.open(parseDigest(digest));
+    if (!blob) throw refused(`manifest ${digest} is not in the bundle`);
+    if (blob.size > this.registry.options.maxManifestBytes) {
+      await blob.close();
+      throw refused(`manifest ${digest} is larger than ${this.registry.options.maxManifestBytes} bytes`);
+    }
+    const bytes = Buffer.allocUnsafe(blob.size);
+    try {
+      for (let pos = 0; pos < bytes.length; ) pos += await blob.read(bytes.subarray(pos), bytes.length - pos, pos);
+    } finally {
+      await blob.close();
+    }
+    const parsed = parseManifest(bytes, mediaType);
+    return { digest, mediaType: parsed.mediaType, bytes };
+  }
+
+  /** Manifests children first, and the blobs they need; refuses anything the bundle lacks. */
+  private async plan(files: BundleFiles, extra: Map<string, Node>, image: BundleImage): Promise<{ nodes: Node[]; blobs: Map<string, number> }> {
+    const nodes: Node[] = [];
+    const blobs = new Map<string, number>();
+    const seen = new Set<string>();
+    const visit = async (digest: string, mediaType: string | undefined, depth: number): Promise<void> => {
+      if (seen.has(digest)) return;
+      if (depth > 8) throw refused(`manifests nest too deep under ${image.digest}`);
+      seen.add(digest);
+      const node = await this.readManifest(files, extra, digest, mediaType);
+      const parsed = parseManifest(node.bytes, node.mediaType);
+      for (const child of parsed.manifests) await visit(child, undefined, depth + 1);
+      for (const b of parsed.blobs) {
+        const s = files.blobs.has(b) ? await this.store.stat(parseDigest(b)) : undefined;
+        if (!s) throw refused(`blob ${b} (of ${image.repository}${image.tag ? `:${image.tag}` : ''}) is not in the bundle`);
+        blobs.set(b, s.size);
+      }
+      nodes.push(node);
+    };
+    await visit(image.digest, image.mediaType, 0);
+    return { nodes, blobs };
+  }
+
+  private async publish(files: BundleFiles, opts: ImportOptions, started: number): Promise<ImportReport> {
+    const extra = new Map<string, Node>();
+    let images = await this.layoutImages(files, opts);
+    if (!images) {
+      const docker = await dockerArchiveImages(files, this.store, (name, i) => this.nameOf(name === undefined ? {} : { [REF_NAME]: name }, opts, i));
+      if (!docker) throw refused('neither index.json (an OCI image layout) nor manifest.json (a docker save archive) is in it');
+      for (const m of docker.manifests) extra.set(m.digest, m);
+      images = docker.images;
+    }
+    if (images.length === 0) throw refused('it names no image');
+    // every image is checked before any is published
+    const plans = [];
+    for (const image of images) plans.push({ image, ...(await this.plan(files, extra, image)) });
+    const report: ImportReport = { images: [], blobs: 0, manifests: 0, ms: 0 };
+    for (const { image, nodes, blobs } of plans) {
+      for (const [digest, size] of blobs) {
+        await this.registry.uploads.link(image.repository, parseDigest(digest), size);
+        report.blobs++;
+      }
+      for (const node of nodes) {
+        const top = node.digest === image.digest;
+        await this.registry.manifests.put(image.repository, top && image.tag ? image.tag : node.digest, node.mediaType, node.bytes);
+        report.manifests++;
+      }
+      const done: ImportedImage = { repository: image.repository, digest: image.digest };
+      if (image.tag) done.tag = image.tag;
+      report.images.push(done);
+    }
+    report.ms = Date.now() - started;
+    return report;
+  }
+}
+

@@ -1,0 +1,142 @@
+/**
+ * Loading a content bundle's files (issue 7): an OCI image layout (image-spec "Image Layout") as a
+ * directory or a tar (gzip or not), or a `docker save` archive. Blobs under `blobs/<alg>/<hex>` go
+ * straight into the blob store while they are read, verified against the digest their name gives;
+ * the other files (index.json, manifest.json, docker-save configs and layers) are staged in a temp
+ * directory. Nothing is linked or tagged here: stored blobs stay invisible until the import publishes.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { RegistryError } from '../oci/errors.js';
+import { tryParseDigest } from '../oci/digest.js';
+import type { BlobIngester } from '../storage/blobstore.js';
+
+export interface BundleFiles {
+  /** A file's bytes (index.json, manifest.json, a config), or undefined when the bundle has none. */
+  read(name: string): Promise<Buffer | undefined>;
+  /** A file's bytes as a stream (docker-save layers, which can be large). */
+  open(name: string): Promise<Readable | undefined>;
+  /** Digests of the `blobs/` entries now in the store. */
+  readonly blobs: Set<string>;
+  cleanup(): Promise<void>;
+}
+
+/** A bundle file's name inside the bundle, or undefined for anything that could climb out of it. */
+function safeName(name: string): string | undefined {
+  const n = name.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
+  if (n === '' || n.split('/').some((p) => p === '..' || p === '.')) return undefined;
+  return n;
+}
+
+function blobDigest(name: string) {
+  const m = /^blobs\/([a-z0-9]+)\/([a-f0-9]+)$/.exec(name);
+  return m ? tryParseDigest(`${m[1]}:${m[2]}`) : undefined;
+}
+
+function bad(message: string): RegistryError {
+  return new RegistryError('MANIFEST_INVALID', `bundle refused: ${message}`);
+}
+
+/** The source with its first chunk looked at: gzip's magic number says whether to un-gzip it. */
+async function peek(source: Readable): Promise<{ gzip: boolean; stream: Readable }> {
+  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await it.next();
+  const all = async function* () {
+    if (first.done) return;
+    yield first.value;
+    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+  };
+  return { gzip: !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b, stream: Readable.from(all(), { objectMode: false }) };
+}
+
+/** Loads a tar (or tar.gz) bundle from a stream; `staging` is an empty temp directory. */
+export async function loadTar(source: Readable, store: BlobIngester, staging: string): Promise<BundleFiles> {
+  const blobs = new Set<string>();
+  const links = new Map<string, string>();
+  const extract = tar.extract();
+  let feeding: Promise<void> | undefined;
+  try {
+    const { gzip, stream } = await peek(source);
+    feeding = gzip ? pipeline(stream, createGunzip(), extract) : pipeline(stream, extract);
+    feeding.catch(() => undefined); // the loop below sees the same failure
+    for await (const entry of extract) {
+      const name = safeName(entry.header.name);
+      const type = entry.header.type ?? 'file';
+      if (name && (type === 'symlink' || type === 'link') && entry.header.linkname) {
+        // docker save links a repeated layer to its first copy
+        const target = safeName(type === 'symlink' ? join(dirname(name), entry.header.linkname).split(sep).join('/') : entry.header.linkname);
+        if (target) links.set(name, target);
+      }
+      const digest = name ? blobDigest(name) : undefined;
+      if (digest && type === 'file') {
+        await store.ingest(entry as AsyncIterable<Uint8Array>, digest, entry.header.size);
+        blobs.add(digest.value);
+      } else if (name && type === 'file') {
+        const path = join(staging, name);
+        await mkdir(dirname(path), { recursive: true });
+        await pipeline(entry, createWriteStream(path));
+      } else {
+        entry.resume();
+      }
+    }
+    await feeding;
+  } catch (err) {
+    if (err instanceof RegistryError) throw new RegistryError(err.code, `bundle refused: ${err.message}`);
+    throw bad(`not a readable tar archive (${(err as Error).message})`);
+  }
+  const resolve = (name: string) => links.get(name) ?? name;
+  return {
+    blobs,
+    read: (name) => readFile(join(staging, resolve(name))).catch(() => undefined),
+    async open(name) {
+      const path = join(staging, resolve(name));
+      return (await stat(path).catch(() => undefined)) ? createReadStream(path) : undefined;
+    },
+    cleanup: () => rm(staging, { recursive: true, force: true }),
+  };
+}
+
+/** Loads an OCI layout directory: its blobs go into the store; other files are read in place. */
+export async function loadDir(dir: string, store: BlobIngester): Promise<BundleFiles> {
+  const blobs = new Set<string>();
+  const blobsDir = join(dir, 'blobs');
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const path = join(d, e.name);
+      if (e.isDirectory()) await walk(path);
+      else if (e.isFile()) {
+        const digest = blobDigest(relative(dir, path).split(sep).join('/'));
+        if (!digest) continue;
+        try {
+          await store.ingest(createReadStream(path), digest, (await stat(path)).size);
+        } catch (err) {
+          if (err instanceof RegistryError) throw new RegistryError(err.code, `bundle refused: ${err.message}`);
+          throw err;
+        }
+        blobs.add(digest.value);
+      }
+    }
+  };
+  await walk(blobsDir);
+  const inside = (name: string) => {
+    const n = safeName(name);
+    return n === undefined ? undefined : join(dir, n);
+  };
+  return {
+    blobs,
+    read: async (name) => {
+      const p = inside(name);
+      return p ? readFile(p).catch(() => undefined) : undefined;
+    },
+    async open(name) {
+      const p = inside(name);
+      return p && (await stat(p).catch(() => undefined)) ? createReadStream(p) : undefined;
+    },
+    cleanup: async () => undefined,
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * `berth import FILE` and `berth export IMAGE... -o FILE` (issue 7). On a stopped registry they open
+ * its root; on a running one (it holds the index's lock) they go through its loopback-only
+ * /_berth/bundles and /_berth/export. A progress bar shows on a terminal.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir, rename, stat, unlink } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { PassThrough, Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SingleBar, Presets } from 'cli-progress';
+import tar from 'tar-stream';
+import { request } from 'undici';
+import { ConfigError, parseListen, type BerthConfig } from '../config/config.js';
+import { BundleImporter, type ImportOptions } from '../bundles/importer.js';
+import { BundleExporter } from '../bundles/exporter.js';
+import { StorePaths } from '../storage/paths.js';
+import { openStopped } from './stopped.js';
+
+/** Counts bytes through, and draws a bar on standard error when it is a terminal. */
+function progress(total: number | undefined, label: string): { meter: PassThrough; setTotal(n: number): void; stop(): void } {
+  const bar = process.stderr.isTTY ? new SingleBar({ format: `${label} [{bar}] {percentage}% {value}/{total} MiB`, stream: process.stderr }, Presets.shades_classic) : undefined;
+  let done = 0;
+  bar?.start(Math.ceil((total ?? 0) / 1048576), 0);
+  const meter = new PassThrough({ highWaterMark: 1024 * 1024 });
+  meter.on('data', (c: Buffer) => {
+    done += c.length;
+    bar?.update(Math.floor(done / 1048576));
+  });
+  return { meter, setTotal: (n) => bar?.setTotal(Math.ceil(n / 1048576)), stop: () => bar?.stop() };
+}
+
+/** A directory bundle as a tar stream (to send it to a running berth). */
+function tarOfDir(dir: string): Readable {
+  const pack = tar.pack();
+  (async () => {
+    const walk = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        const path = join(d, e.name);
+        if (e.isDirectory()) await walk(path);
+        else if (e.isFile()) await pipeline(createReadStream(path), pack.entry({ name: relative(dir, path).split(sep).join('/'), size: (await stat(path)).size }));
+      }
+    };
+    await walk(dir);
+    pack.finalize();
+  })().catch((err: unknown) => pack.destroy(err as Error));
+  return pack as unknown as Readable;
+}
+
+function server(config: BerthConfig): string {
+  return `http://127.0.0.1:${parseListen(config.http.listen).port}`;
+}
+
+async function answer(r: Awaited<ReturnType<typeof request>>): Promise<string> {
+  const text = await r.body.text();
+  if (r.statusCode >= 300) {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { errors: { message: string }[] }).errors[0]!.message;
+    } catch {
+      /* not the error envelope */
+    }
+    throw new ConfigError(`the running berth refused: ${message}`);
+  }
+  return text;
+}
+
+export async function importBundle(config: BerthConfig, file: string, opts: ImportOptions): Promise<void> {
+  const s = await stat(file).catch(() => undefined);
+  if (!s) throw new ConfigError(`${file}: no such file or directory`);
+  const withDefault: ImportOptions = { ...opts };
+  if (config.mirror?.prefix) withDefault.defaultPrefix = config.mirror.prefix;
+  const opened = await openStopped(config);
+  if (opened) {
+    try {
+      const importer = new BundleImporter(opened.registry, opened.blobs, new StorePaths(config.storage.root));
+      let report;
+      if (s.isDirectory()) report = await importer.importDir(file, withDefault);
+      else {
+        const p = progress(s.size, 'import');
+        const reading = pipeline(createReadStream(file), p.meter).catch(() => undefined);
+        try {
+          report = await importer.importTar(p.meter, withDefault);
+        } finally {
+          p.stop();
+          await reading;
+        }
+      }
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    } finally {
+      await opened.close();
+    }
+    return;
+  }
+  const q = new URLSearchParams();
+  if (opts.prefix !== undefined) q.set('prefix', opts.prefix);
+  if (opts.repository) q.set('repository', opts.repository);
+  const p = progress(s.isDirectory() ? undefined : s.size, 'import');
+  const source = s.isDirectory() ? tarOfDir(file) : createReadStream(file);
+  source.pipe(p.meter);
+  try {
+    const r = await request(`${server(config)}/_berth/bundles?${q}`, { method: 'POST', body: p.meter, headers: { 'content-type': 'application/x-tar' } });
+    process.stdout.write(`${await answer(r)}\n`);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${server(config)} (give the config it runs with): ${(err as Error).message}`);
+  } finally {
+    p.stop();
+  }
+}
+
+export async function exportBundle(config: BerthConfig, images: string[], output: string): Promise<void> {
+  // written next to the target and renamed when complete: a failed export leaves no partial file
+  const partial = `${output}.partial`;
+  const write = async (body: Readable | ((out: Writable) => Promise<unknown>), total: number) => {
+    const p = progress(total, 'export');
+    try {
+      const file = createWriteStream(partial);
+      const done = pipeline(p.meter, file);
+      if (typeof body === 'function') {
+        await body(p.meter);
+      } else await pipeline(body, p.meter);
+      await done;
+      await rename(partial, output);
+    } catch (err) {
+      await unlink(partial).catch(() => undefined);
+      throw err;
+    } finally {
+      p.stop();
+    }
+  };
+  const opened = await openStopped(config);
+  if (opened) {
+    try {
+      const exporter = new BundleExporter(opened.registry, opened.blobs);
+      const plan = await exporter.plan(images);
+      let report;
+      await write(async (out) => (report = await exporter.write(plan, out)), plan.bytes);
+      process.stdout.write(`${JSON.stringify(report)}\n`);
+    } finally {
+      await opened.close();
+    }
+    return;
+  }
+  const q = new URLSearchParams();
+  for (const i of images) q.append('image', i);
+  let r;
+  try {
+    r = await request(`${server(config)}/_berth/export?${q}`);
+  } catch (err) {
+    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${server(config)}: ${(err as Error).message}`);
+  }
+  if (r.statusCode !== 200) await answer(r);
+  await write(r.body, Number(r.headers['x-berth-export-bytes'] ?? 0));
+  process.stdout.write(`${JSON.stringify({ images: images.length, output })}\n`);
+}
