@@ -11,6 +11,7 @@ import { userAdd, userDelete } from './user.js';
 import { gcOnce } from './gc.js';
 import { verifyOnce } from './verify.js';
 import { exportBundle, importBundle } from './bundles.js';
+import { writeMirrorConfig } from './mirror-config.js';
 import type { ImportOptions } from '../bundles/importer.js';
 
 const program = new Command();
@@ -64,6 +65,21 @@ onRoot('export', 'write images (repo:tag or repo@digest) as an OCI layout tar')
   .argument('<image...>', 'images to export')
   .requiredOption('-o, --output <file>', 'the tar to write')
   .action(async (images: string[], opts: { output: string; root?: string; config?: string }) => exportBundle(await configOf(opts), images, opts.output));
+
+program
+  .command('mirror-config')
+  .description('write containerd hosts.toml files that make nodes pull through berth')
+  .requiredOption('--registry <host:port>', "berth's address as nodes reach it (e.g. 10.0.0.5:30003)")
+  .option('--upstream <host...>', 'upstream registries to mirror (docker.io, quay.io, ...)', [])
+  .option('-o, --output <dir>', 'a certs.d directory', '/etc/containerd/certs.d')
+  .option('--ca <file>', "path on the node of the CA that signed berth's certificate (implies https)")
+  .option('--scheme <scheme>', 'http or https')
+  .option('--skip-verify', 'do not verify berth\'s certificate')
+  .option('--no-fallback', 'never go to the upstream itself (air-gapped sites)')
+  .action(async (opts: { registry: string; upstream: string[]; output: string; ca?: string; scheme?: string; skipVerify?: boolean; fallback: boolean }) => {
+    const files = await writeMirrorConfig({ registry: opts.registry, upstreams: opts.upstream, output: opts.output, ca: opts.ca, scheme: opts.scheme, skipVerify: opts.skipVerify, fallback: opts.fallback });
+    process.stdout.write(`${files.join('\n')}\n`);
+  });
 
 const user = program.command('user').description('manage the users of the htpasswd file');
 user
