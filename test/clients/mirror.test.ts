@@ -31,6 +31,7 @@ describe('berth as a mirror of docker.io and quay.io (ctr, skopeo)', () => {
   let skopeo: string;
   let mkoci: string;
   let hostsDir: string;
+  let upStopped = false;
   const want: Record<string, string> = {};
   const ctr = (...a: string[]) => sh(ctrBin, ['-a', sock, '-n', 'berth-mirror', ...a], { timeout: 180_000 });
   const imageDigest = async (ref: string) => {
@@ -83,7 +84,7 @@ describe('berth as a mirror of docker.io and quay.io (ctr, skopeo)', () => {
   afterAll(async () => {
     await mirror?.stop();
     await quay?.stop();
-    await up?.close().catch(() => undefined);
+    if (!upStopped) await up?.close();
     await daemon?.stop();
     if (work) await rm(work, { recursive: true, force: true });
   });
@@ -139,6 +140,7 @@ describe('berth as a mirror of docker.io and quay.io (ctr, skopeo)', () => {
 
   it('keeps serving both after the upstreams are stopped, without waiting on them', async () => {
     await up.close();
+    upStopped = true;
     await quay.stop();
     for (const ref of ['docker.io/library/alpine:3.20', 'quay.io/kairos/core:v1']) await ctr('images', 'rm', ref);
     await pruneContent(ctr);

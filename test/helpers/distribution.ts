@@ -46,7 +46,7 @@ export async function startDistribution(dir: string, auth?: { user: string; pass
     host: `127.0.0.1:${port}`,
     log: () => log,
     async stop() {
-      if (child.exitCode === null) {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }
