@@ -5,7 +5,8 @@
  *     blobs/<alg>/<hex[0:2]>/<hex>   content-addressed bytes of every blob, written once, renamed into
  *                                    place only after size and digest were verified
  *     uploads/<uuid>                 the bytes of one blob-upload session received so far
- *     tmp/<random>                   monolithic uploads while they are written and hashed
+ *     tmp/<random>                   monolithic uploads while they are written and hashed; pull-through
+ *                                    fetches (readable while they arrive) and staged bundle files
  *     index/                         the LevelDB metadata index, manifests' bytes included (src/index/keys.ts)
  *     auth/token.key                 the token service's signing key, when berth made it
  *
