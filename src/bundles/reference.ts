@@ -4,7 +4,7 @@
  * otherwise the host is docker.io), and the local repository each lands in.
  */
 import { RegistryError } from '../oci/errors.js';
-import { looksLikeDigest } from '../oci/digest.js';
+import { tryParseDigest } from '../oci/digest.js';
 import { DOCKER_HUB, MirrorNames } from '../mirror/names.js';
 
 export interface ImageReference {
@@ -21,7 +21,7 @@ export function parseImageReference(ref: string): ImageReference {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!looksLikeDigest(digest)) throw new RegistryError('NAME_INVALID', `invalid digest in reference ${ref}`);
+    if (!tryParseDigest(digest)) throw new RegistryError('NAME_INVALID', `invalid digest in reference ${ref}`);
   }
   let tag: string | undefined;
   const colon = rest.lastIndexOf(':');
