@@ -4,6 +4,10 @@
  * TCP proxy (which can throttle, black-hole or refuse) as quay.io and 10.10.254.254:8000.
  */
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request as undiciRequest, Agent } from 'undici';
@@ -13,6 +17,7 @@ import { startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Upstream } from '
 import { startProxy, type Proxy } from '../helpers/proxy.js';
 import { testDirPersistent } from '../helpers/tmp.js';
 import { OCI_INDEX, OCI_MANIFEST, pushImage, sha256 } from '../helpers/oci.js';
+import { startRegistry } from '../helpers/registry.js';
 
 const ACCEPT = `${OCI_MANIFEST}, ${OCI_INDEX}`;
 
@@ -247,6 +252,52 @@ describe('pull-through mirror', () => {
     } finally {
       proxy.mode = 'up';
       await warm.stop();
+    }
+  });
+
+  it('reaches a TLS upstream signed by a private CA (mirror ca), and refuses an untrusted one unless insecure', async () => {
+    const certs = join(dir, 'certs');
+    execFileSync('bash', [
+      '-c',
+      `mkdir -p ${certs} && cd ${certs} &&
+       openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=berth-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null &&
+       openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null &&
+       printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > ext.cnf &&
+       openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf 2>/dev/null`,
+    ]);
+    const open = await startRegistry({ listen: true });
+    const img = await pushImage(open.request, 'org/tool', 't1');
+    const target = new URL(open.url!);
+    // TLS terminated in front of the upstream
+    const tls = createTlsServer({ key: readFileSync(join(certs, 'server.key')), cert: readFileSync(join(certs, 'server.crt')) }, (s) => {
+      const upstream = netConnect(Number(target.port), '127.0.0.1');
+      s.pipe(upstream).pipe(s);
+      s.on('error', () => upstream.destroy());
+      upstream.on('error', () => s.destroy());
+    });
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(tls.address() as { port: number }).port}`;
+    const run = async (name: string, extra: string) => {
+      const file = join(dir, `${name}.yaml`);
+      await writeFile(file, `mirror:\n  upstreams:\n    - {host: ghcr.io, url: "${url}"${extra}}\n`);
+      const b = await spawnBerth({ args: ['--config', file] });
+      try {
+        return await get(`${b.url}/v2/org/tool/manifests/t1?ns=ghcr.io`);
+      } finally {
+        await b.stop();
+      }
+    };
+    try {
+      const trusted = await run('tls-ca', `, ca: "${join(certs, 'ca.crt')}"`);
+      expect(trusted.status, trusted.body.toString()).toBe(200);
+      expect(trusted.body.equals(img.manifest.bytes)).toBe(true);
+      const untrusted = await run('tls-none', '');
+      expect(untrusted.status).toBe(503);
+      expect(untrusted.json().errors[0].message).toMatch(/certificate/i);
+      expect((await run('tls-insecure', ', insecure: true')).status).toBe(200);
+    } finally {
+      tls.close();
+      await open.close();
     }
   });
 
