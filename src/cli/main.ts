@@ -12,6 +12,7 @@ import { gcOnce } from './gc.js';
 import { verifyOnce } from './verify.js';
 import { exportBundle, importBundle } from './bundles.js';
 import { writeMirrorConfig } from './mirror-config.js';
+import { configCheck } from './config-check.js';
 import type { ImportOptions } from '../bundles/importer.js';
 
 const program = new Command();
@@ -65,6 +66,13 @@ onRoot('export', 'write images (repo:tag or repo@digest) as an OCI layout tar')
   .argument('<image...>', 'images to export')
   .requiredOption('-o, --output <file>', 'the tar to write')
   .action(async (images: string[], opts: { output: string; root?: string; config?: string }) => exportBundle(await configOf(opts), images, opts.output));
+
+program
+  .command('config')
+  .description('configuration tools')
+  .command('check <file>')
+  .description('validate a configuration file (and BERTH_* overrides) as start-up would')
+  .action(async (file: string) => configCheck(file));
 
 program
   .command('mirror-config')

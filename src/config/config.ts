@@ -184,7 +184,7 @@ function merge<T>(base: T, over: unknown): T {
   return out as T;
 }
 
-export function parseConfig(text: string, source: string): BerthConfig {
+export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = {}): BerthConfig {
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {}; // YAML is a superset of JSON: one parser reads both
@@ -192,12 +192,72 @@ export function parseConfig(text: string, source: string): BerthConfig {
     throw new ConfigError(`${source}: ${(err as Error).message}`);
   }
   check(raw, SHAPE, '');
-  return merge(DEFAULT_CONFIG, raw);
+  const over = envOverrides(env);
+  check(over, SHAPE, '');
+  return merge(merge(DEFAULT_CONFIG, raw), over);
 }
 
-export async function loadConfig(file?: string): Promise<BerthConfig> {
-  if (!file) return structuredClone(DEFAULT_CONFIG);
-  return parseConfig(await readFile(file, 'utf8'), file);
+/**
+ * `BERTH_<SECTION>_<KEY>...` environment overrides (BERTH_HTTP_LISTEN, BERTH_STORAGE_GC_INTERVAL,
+ * BERTH_MIRROR_UPSTREAMS='[{host: ..., url: ...}]'): path segments match keys case-insensitively; a value is
+ * read as YAML, so numbers, booleans and lists keep their types. Variables whose first segment names no
+ * section are not berth's configuration and are ignored; within a section an unknown key is an error.
+ * Not REGISTRY_*: podman and skopeo set REGISTRY_AUTH_FILE.
+ */
+export function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('BERTH_') || value === undefined) continue;
+    const words = name.slice(6).toLowerCase().split('_');
+    let shape: Shape | ListShape | Leaf | readonly string[] = SHAPE;
+    let node = out;
+    const path: string[] = [];
+    for (let i = 0; i < words.length; i++) {
+      if (typeof shape !== 'object' || Array.isArray(shape) || isList(shape)) throw new ConfigError(`${name}: ${path.join('.')} takes the whole value`);
+      const keys: string[] = Object.keys(shape);
+      // a key may itself hold an underscore-free camelCase word: match the longest run of words first
+      let found: string | undefined;
+      let used = 0;
+      for (let j = words.length; j > i && !found; j--) {
+        const joined = words.slice(i, j).join('');
+        found = keys.find((k) => k.toLowerCase() === joined);
+        used = j - i;
+      }
+      if (!found) {
+        if (i === 0) break; // not a configuration variable
+        throw new ConfigError(`${name}: unknown key ${[...path, words[i]].join('.')}`);
+      }
+      path.push(found);
+      i += used - 1;
+      const next: Shape | ListShape | Leaf | readonly string[] = (shape as Shape)[found]!;
+      if (i === words.length - 1) {
+        let v: unknown = value;
+        if (next !== 'string') {
+          try {
+            v = parseYaml(value);
+          } catch {
+            throw new ConfigError(`${name}: not a valid value for ${path.join('.')}`);
+          }
+        }
+        node[found] = v;
+      } else {
+        node = (node[found] ??= {}) as Record<string, unknown>;
+      }
+      shape = next;
+    }
+  }
+  return out;
+}
+
+export async function loadConfig(file?: string, env: NodeJS.ProcessEnv = process.env): Promise<BerthConfig> {
+  if (!file) return parseConfig('', 'defaults', env);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, file, env);
 }
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT`. */

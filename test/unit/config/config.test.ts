@@ -40,3 +40,27 @@ describe('config', () => {
     expect(() => parseListen('a:70000')).toThrow(ConfigError);
   });
 });
+
+describe('BERTH_* environment overrides', () => {
+  it('override the file, keep types, and name an unknown key', () => {
+    const c = parseConfig('http:\n  listen: 0.0.0.0:5000\nstorage:\n  fsync: true\n', 'f', {
+      BERTH_HTTP_LISTEN: '127.0.0.1:6000',
+      BERTH_HTTP_EXTERNALURL: 'https://reg.example',
+      BERTH_STORAGE_FSYNC: 'false',
+      BERTH_STORAGE_GC_INTERVAL: '2h',
+      BERTH_STORAGE_UPLOADTTL: '90',
+      BERTH_MIRROR_UPSTREAMS: '[{host: quay.io, url: "https://quay.io"}]',
+      BERTH_SUMMARY_FILE: '/tmp/not-config', // no such section: not berth's configuration
+      REGISTRY_AUTH_FILE: '/run/containers/auth.json', // podman's: never read
+    });
+    expect(c.http.listen).toBe('127.0.0.1:6000');
+    expect(c.http.externalUrl).toBe('https://reg.example');
+    expect(c.storage.fsync).toBe(false);
+    expect(c.storage.gc.interval).toBe('2h');
+    expect(c.storage.gc.enabled).toBe(true);
+    expect(c.storage.uploadTTL).toBe(90);
+    expect(c.mirror?.upstreams).toEqual([{ host: 'quay.io', url: 'https://quay.io' }]);
+    expect(() => parseConfig('', 'f', { BERTH_STORAGE_FSYNK: 'true' })).toThrow('BERTH_STORAGE_FSYNK: unknown key storage.fsynk');
+    expect(() => parseConfig('', 'f', { BERTH_STORAGE_FSYNC: 'maybe' })).toThrow('storage.fsync: must be a boolean');
+  });
+});

@@ -1,0 +1,20 @@
+/**
+ * `berth config check FILE`: reads the file (and BERTH_* overrides) as `berth serve` would and checks
+ * what start-up checks, without opening the data root or any connection. Exit 0 and "ok", or the
+ * error naming the key and its place (exit 2).
+ */
+import { access } from 'node:fs/promises';
+import { ConfigError, loadConfig, parseListen } from '../config/config.js';
+import { validateMirror } from '../mirror/mirror.js';
+
+export async function configCheck(file: string): Promise<void> {
+  const config = await loadConfig(file);
+  parseListen(config.http.listen);
+  const htpasswd = config.http.auth?.htpasswd?.path;
+  if (htpasswd) await access(htpasswd).catch((err: Error) => Promise.reject(new ConfigError(`http.auth.htpasswd.path: ${err.message}`)));
+  if (config.http.externalUrl !== undefined && !/^https?:\/\/[^/]/.test(config.http.externalUrl)) {
+    throw new ConfigError(`http.externalUrl: expected http(s)://host[:port][/path], got ${config.http.externalUrl}`);
+  }
+  if (config.mirror) validateMirror(config.mirror);
+  process.stdout.write(`${file}: ok\n`);
+}
