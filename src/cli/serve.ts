@@ -14,6 +14,7 @@ import { Htpasswd } from '../auth/htpasswd.js';
 import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 import { openMirror } from '../mirror/mirror.js';
+import { Metrics } from '../http/metrics.js';
 import { BundleImporter } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
 
@@ -73,9 +74,27 @@ export async function serve(config: BerthConfig): Promise<void> {
     exporter: new BundleExporter(opened.registry, opened.blobs),
     ...(config.mirror?.prefix ? { defaultPrefix: config.mirror.prefix } : {}),
   };
+  const metrics = config.metrics.enabled
+    ? new Metrics({
+        registry: opened.registry,
+        mirror: mirror?.pull,
+        async storage() {
+          const s = { blobs: 0, bytes: 0, repositories: 0 };
+          for await (const b of opened.blobs.list()) {
+            s.blobs++;
+            s.bytes += b.size;
+          }
+          for (let after: string | undefined, page: string[]; (page = await opened.index.listRepositories({ after, limit: 1000 })).length > 0; after = page[page.length - 1]) {
+            s.repositories += page.length;
+          }
+          return s;
+        },
+      })
+    : undefined;
   const app = await buildApp({
     health,
     mirror,
+    metrics,
     bundles,
     registry: opened.registry,
     ...(await authFrom(config)),

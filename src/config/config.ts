@@ -41,6 +41,8 @@ export interface BerthConfig {
   };
   /** Pull-through mirror of upstream registries; wholly off when absent. */
   mirror?: MirrorConfig;
+  /** Prometheus metrics at /metrics (on by default). */
+  metrics: { enabled: boolean };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -67,6 +69,7 @@ export interface MirrorConfig {
 export const DEFAULT_CONFIG: BerthConfig = {
   http: { listen: '0.0.0.0:5000' },
   storage: { root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' }, scrub: { enabled: false, interval: '168h' } },
+  metrics: { enabled: true },
   log: { level: 'info' },
 };
 
@@ -113,6 +116,7 @@ const SHAPE: Shape = {
       images: { $list: { repository: 'string', tags: 'strings' }, $required: ['repository'] },
     },
   },
+  metrics: { enabled: 'boolean' },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
 };
 

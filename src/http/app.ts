@@ -19,6 +19,7 @@ import { manifestRoutes } from './routes/manifests.js';
 import { listingRoutes } from './routes/listings.js';
 import type { Mirror } from '../mirror/mirror.js';
 import { bundleRoutes, type Bundles } from './routes/bundles.js';
+import type { Metrics } from './metrics.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -35,12 +36,17 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** The pull-through mirror (issue 7); absent, names are never mapped and nothing is fetched. */
   mirror?: Pick<Mirror, 'names' | 'pull'>;
+  /** Prometheus metrics at /metrics (issue 8); absent, no series are kept. */
+  metrics?: Metrics;
   /** Content bundles: /api/bundles and the CLI's /_berth/ endpoints (issue 7). */
   bundles?: Bundles;
 }
 
 /** One access-log line per request, when it completes (instead of Fastify's two). */
 class AccessLog extends LogController {
+  constructor(private readonly metrics?: Metrics) {
+    super();
+  }
   override incomingRequest(): void {}
   override requestCompleted(
     _error: Error | null | undefined,
@@ -53,6 +59,7 @@ class AccessLog extends LogController {
     );
     const audit = auditLine(request, reply);
     if (audit) request.log.info(audit, audit.event);
+    this.metrics?.observe(request, reply);
   }
 }
 
@@ -61,7 +68,7 @@ const V2_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'] as const;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
-    logController: new AccessLog(),
+    logController: new AccessLog(deps.metrics),
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 8192 },
     // Uploads can be long: no Fastify-level request timeout (issue: slow-client limits in ops/).
@@ -88,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.tokens) await tokenRoutes(app, deps.tokens);
   await adminRoutes(app, deps.registry, deps.gcDelayMs ?? 3_600_000);
   if (deps.bundles) await bundleRoutes(app, deps.bundles, deps.auth);
+  if (deps.metrics) await deps.metrics.routes(app);
   await healthRoutes(app, deps.health ?? { shuttingDown: false, check: async () => undefined });
 
   await app.register(async (v2) => {

@@ -54,6 +54,8 @@ export function reachable(records: ManifestRecord[], tagged: Set<string>): Set<s
 export class GarbageCollector {
   private running: Promise<GcReport> | undefined;
   last: GcReport | undefined;
+  /** Since start: what the collections that were not dry runs did (metrics). */
+  readonly totals = { runs: 0, blobsDeleted: 0, bytesReclaimed: 0 };
   /** Retention may keep a repository's untagged manifests (deleteUntagged: false). */
   collectsUntagged: (repo: string) => boolean = () => true;
 
@@ -105,6 +107,11 @@ export class GarbageCollector {
     });
     report.ms = Date.now() - started;
     this.last = report;
+    if (!opts.dryRun) {
+      this.totals.runs++;
+      this.totals.blobsDeleted += report.blobsDeleted;
+      this.totals.bytesReclaimed += report.bytesReclaimed;
+    }
     return report;
   }
 

@@ -44,6 +44,11 @@ export class UploadService {
    */
   private readonly live = new Map<string, UploadRecord>();
 
+  /** Sessions this process opened that have not ended (metrics). */
+  get inProgress(): number {
+    return this.live.size;
+  }
+
   constructor(
     private readonly store: BlobStore,
     private readonly data: UploadStore,
