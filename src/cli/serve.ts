@@ -152,7 +152,13 @@ export async function serve(config: BerthConfig): Promise<void> {
     if (syncStart) clearTimeout(syncStart);
     if (syncTimer) clearInterval(syncTimer);
     app.log.info({ signal }, 'shutting down');
+    // app.close() stops accepting and waits for in-flight requests; past the timeout they are cut off
+    const force = setTimeout(() => {
+      app.log.warn('shutdown timeout: closing the connections still open');
+      app.server.closeAllConnections();
+    }, durationMs(config.http.shutdownTimeout ?? '60s'));
     await app.close();
+    clearTimeout(force);
     await mirror?.close();
     clearInterval(pulls);
     await opened.registry.manifests.flushPulls().catch(() => undefined);

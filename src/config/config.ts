@@ -12,6 +12,8 @@ export interface BerthConfig {
   http: {
     listen: string;
     externalUrl?: string;
+    /** On SIGTERM/SIGINT, in-flight requests and uploads get this long to finish (default 60s). */
+    shutdownTimeout?: string | number;
     auth?: {
       realm?: string;
       htpasswd?: { path: string };
@@ -81,6 +83,7 @@ const SHAPE: Shape = {
   http: {
     listen: 'string',
     externalUrl: 'string',
+    shutdownTimeout: 'duration',
     auth: {
       realm: 'string',
       htpasswd: { path: 'string' },
