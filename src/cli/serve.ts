@@ -15,6 +15,7 @@ import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 import { openMirror } from '../mirror/mirror.js';
 import { Metrics } from '../http/metrics.js';
+import { readTls, watchTls } from './tls.js';
 import { BundleImporter } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
 
@@ -91,7 +92,9 @@ export async function serve(config: BerthConfig): Promise<void> {
         },
       })
     : undefined;
+  const tls = config.http.tls;
   const app = await buildApp({
+    ...(tls ? { https: readTls(tls) } : {}),
     health,
     mirror,
     metrics,
@@ -103,6 +106,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     logger: { level: config.log.level },
   });
   mirror?.setLog(app.log);
+  const stopTlsWatch = tls ? watchTls(app.server as import('node:https').Server, tls, app.log) : undefined;
   // mirror.sync.images: prefetched soon after start, then every mirror.sync.interval
   const syncOnce = () => void mirror?.sync?.run().catch((err: unknown) => app.log.error({ err }, 'mirror sync failed'));
   const syncStart = mirror?.sync ? setTimeout(syncOnce, 1000) : undefined;
@@ -150,6 +154,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     if (gc) clearInterval(gc);
     if (scrub) clearInterval(scrub);
     if (syncStart) clearTimeout(syncStart);
+    stopTlsWatch?.();
     if (syncTimer) clearInterval(syncTimer);
     app.log.info({ signal }, 'shutting down');
     // app.close() stops accepting and waits for in-flight requests; past the timeout they are cut off

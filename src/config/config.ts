@@ -12,6 +12,8 @@ export interface BerthConfig {
   http: {
     listen: string;
     externalUrl?: string;
+    /** https: PEM files; a replaced certificate is picked up without a restart. clientCA: mutual TLS. */
+    tls?: { cert: string; key: string; clientCA?: string };
     /** On SIGTERM/SIGINT, in-flight requests and uploads get this long to finish (default 60s). */
     shutdownTimeout?: string | number;
     auth?: {
@@ -84,6 +86,7 @@ const SHAPE: Shape = {
     listen: 'string',
     externalUrl: 'string',
     shutdownTimeout: 'duration',
+    tls: { cert: 'string', key: 'string', clientCA: 'string' },
     auth: {
       realm: 'string',
       htpasswd: { path: 'string' },

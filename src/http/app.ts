@@ -36,6 +36,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** The pull-through mirror (issue 7); absent, names are never mapped and nothing is fetched. */
   mirror?: Pick<Mirror, 'names' | 'pull'>;
+  /** Serve https with these (key, cert, and for mutual TLS ca + requestCert); absent, plain http. */
+  https?: import('node:https').ServerOptions;
   /** Prometheus metrics at /metrics (issue 8); absent, no series are kept. */
   metrics?: Metrics;
   /** Content bundles: /api/bundles and the CLI's /_berth/ endpoints (issue 7). */
@@ -67,6 +69,7 @@ const V2_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'] as const;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.https ? { https: deps.https } : {}),
     logger: deps.logger ?? false,
     logController: new AccessLog(deps.metrics),
     exposeHeadRoutes: false,

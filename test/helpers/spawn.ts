@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
+import { Agent, request } from 'undici';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -30,7 +31,8 @@ export interface Berth {
   stop(): Promise<void>;
 }
 
-export async function spawnBerth(opts: { root?: string; args?: string[] } = {}): Promise<Berth> {
+/** `tlsCa`: berth serves https (its config says so); the CA that signed its certificate. */
+export async function spawnBerth(opts: { root?: string; args?: string[]; tlsCa?: Buffer } = {}): Promise<Berth> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'berth-spawn-')));
   const port = await freePort();
@@ -42,18 +44,22 @@ export async function spawnBerth(opts: { root?: string; args?: string[] } = {}):
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const url = `http://${host}`;
+  const url = `${opts.tlsCa ? 'https' : 'http'}://${host}`;
   const deadline = Date.now() + 15_000;
+  const dispatcher = opts.tlsCa ? new Agent({ connect: { ca: opts.tlsCa } }) : undefined;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`berth exited with ${child.exitCode}:\n${log}`);
     try {
-      if ((await fetch(`${url}/v2/`)).status < 500) break; // 401 when auth is on: up all the same
+      const r = await request(`${url}/v2/`, { dispatcher });
+      await r.body.dump();
+      if (r.statusCode < 500) break; // 401 when auth is on: up all the same
     } catch {
       /* not up yet */
     }
     if (Date.now() > deadline) throw new Error(`berth did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  await dispatcher?.close();
   return {
     url,
     host,
