@@ -1,0 +1,102 @@
+/**
+ * deploy/ (issue 8): the Kubernetes manifests agree with each other and with berth's configuration
+ * schema: ports, paths, probe URLs, the Secrets' file names, the node port, the containerd hosts.toml.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import bcrypt from 'bcryptjs';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseConfig, parseListen, durationMs } from '../../../src/config/config.js';
+
+const DEPLOY = fileURLToPath(new URL('../../../deploy/', import.meta.url));
+type Obj = { kind: string; metadata: { name: string; namespace?: string }; [k: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const objects: Obj[] = readdirSync(join(DEPLOY, 'kubernetes'))
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, 'kubernetes', f), 'utf8')).map((d) => d.toJS() as Obj))
+  .filter(Boolean);
+const one = (kind: string, name?: string) => {
+  const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  expect(found, `${kind} ${name ?? ''}`).toHaveLength(1);
+  return found[0]!;
+};
+
+describe('deploy/kubernetes', () => {
+  const configMap = one('ConfigMap');
+  const text = configMap.data['berth.yaml'] as string;
+  const config = parseConfig(text, 'configmap');
+  const sts = one('StatefulSet');
+  const pod = sts.spec.template.spec;
+  const container = pod.containers[0];
+  const mounts = container.volumeMounts as { name: string; mountPath: string; subPath?: string }[];
+  const volume = (name: string) => (pod.volumes as { name: string; [k: string]: any }[]).find((v) => v.name === name); // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The volume mounted at the directory holding `path`, and the file name within it. */
+  const mountOf = (path: string) => {
+    const m = mounts.find((x) => path === x.mountPath || path.startsWith(`${x.mountPath}/`));
+    expect(m, `nothing is mounted for ${path}`).toBeDefined();
+    return { mount: m!, file: path === m!.mountPath ? (m!.subPath ?? '') : path.slice(m!.mountPath.length + 1) };
+  };
+
+  it('keeps everything in one namespace that exists', () => {
+    const ns = one('Namespace').metadata.name;
+    for (const o of objects.filter((x) => x.kind !== 'Namespace')) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe(ns);
+  });
+
+  it('carries the same configuration as deploy/berth.yaml, valid against the schema', () => {
+    expect(text.trim()).toBe(readFileSync(join(DEPLOY, 'berth.yaml'), 'utf8').trim());
+    expect(config.storage.root).toBe('/var/lib/berth');
+  });
+
+  it('mounts the config where the args say, the data volume at storage.root, Secrets under the configured names', () => {
+    const args = container.args as string[];
+    const cfgPath = args[args.indexOf('--config') + 1]!;
+    const c = mountOf(cfgPath);
+    expect(volume(c.mount.name)!.configMap.name).toBe(configMap.metadata.name);
+    expect(c.file).toBe('berth.yaml');
+    expect(mountOf(config.storage.root).mount.name).toBe(sts.spec.volumeClaimTemplates[0].metadata.name);
+    const h = mountOf(config.http.auth!.htpasswd!.path);
+    const htSecret = one('Secret', volume(h.mount.name)!.secret.secretName);
+    expect(Object.keys(htSecret.stringData)).toContain(h.file);
+    const [user, hash] = (htSecret.stringData[h.file] as string).trim().split(':');
+    expect(user).toBe('admin');
+    expect(bcrypt.compareSync('change-me', hash!)).toBe(true); // the documented placeholder
+    expect(config.accessControl!.adminPolicy!.users).toContain(user);
+    for (const file of [config.http.tls!.cert, config.http.tls!.key]) {
+      const t = mountOf(file);
+      const tlsSecret = one('Secret', volume(t.mount.name)!.secret.secretName);
+      expect(tlsSecret.type).toBe('kubernetes.io/tls');
+      expect(Object.keys(tlsSecret.stringData)).toContain(t.file);
+    }
+  });
+
+  it('exposes the listen port as NodePort 30003 and probes /livez, /readyz, /startupz on it', () => {
+    const port = container.ports[0];
+    expect(port.containerPort).toBe(parseListen(config.http.listen).port);
+    const svc = one('Service');
+    expect(svc.spec.type).toBe('NodePort');
+    expect(svc.spec.ports[0].nodePort).toBe(30003);
+    expect(svc.spec.ports[0].targetPort).toBe(port.name);
+    expect(svc.spec.selector).toEqual(sts.spec.selector.matchLabels);
+    expect(sts.spec.template.metadata.labels).toMatchObject(sts.spec.selector.matchLabels);
+    const scheme = config.http.tls ? 'HTTPS' : 'HTTP';
+    for (const [probe, path] of [['livenessProbe', '/livez'], ['readinessProbe', '/readyz'], ['startupProbe', '/startupz']] as const) {
+      expect(container[probe].httpGet, probe).toEqual({ path, port: port.name, scheme });
+    }
+  });
+
+  it('runs unprivileged with requests, and gives uploads their shutdown time', () => {
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(container.securityContext.allowPrivilegeEscalation).toBe(false);
+    expect(container.resources.requests.cpu).toBeDefined();
+    expect(container.resources.requests.memory).toBeDefined();
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(durationMs(config.http.shutdownTimeout ?? '60s'));
+  });
+
+  it('ships a containerd hosts.toml that pulls through the node port', () => {
+    const toml = readFileSync(join(DEPLOY, 'containerd', 'hosts.toml'), 'utf8');
+    expect(toml).toMatch(/\[host\."https:\/\/[^"]+:30003"\]/);
+    expect(toml).toContain('capabilities = ["pull", "resolve"]');
+  });
+});
