@@ -11,11 +11,11 @@ import { pipeline } from 'node:stream/promises';
 import { SingleBar, Presets } from 'cli-progress';
 import tar from 'tar-stream';
 import { request } from 'undici';
-import { ConfigError, parseListen, type BerthConfig } from '../config/config.js';
+import { ConfigError, type BerthConfig } from '../config/config.js';
 import { BundleImporter, type ImportOptions } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
 import { StorePaths } from '../storage/paths.js';
-import { openStopped } from './stopped.js';
+import { localServer, openStopped } from './stopped.js';
 
 /** Counts bytes through, and draws a bar on standard error when it is a terminal. */
 function progress(total: number | undefined, label: string): { meter: PassThrough; setTotal(n: number): void; stop(): void } {
@@ -48,7 +48,7 @@ function tarOfDir(dir: string): Readable {
 }
 
 function server(config: BerthConfig): string {
-  return `http://127.0.0.1:${parseListen(config.http.listen).port}`;
+  return localServer(config).base;
 }
 
 async function answer(r: Awaited<ReturnType<typeof request>>): Promise<string> {
@@ -99,7 +99,7 @@ export async function importBundle(config: BerthConfig, file: string, opts: Impo
   const source = s.isDirectory() ? tarOfDir(file) : createReadStream(file);
   source.pipe(p.meter);
   try {
-    const r = await request(`${server(config)}/_berth/bundles?${q}`, { method: 'POST', body: p.meter, headers: { 'content-type': 'application/x-tar' } });
+    const r = await request(`${server(config)}/_berth/bundles?${q}`, { method: 'POST', body: p.meter, headers: { 'content-type': 'application/x-tar' }, dispatcher: localServer(config).dispatcher });
     process.stdout.write(`${await answer(r)}\n`);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -146,7 +146,7 @@ export async function exportBundle(config: BerthConfig, images: string[], output
   for (const i of images) q.append('image', i);
   let r;
   try {
-    r = await request(`${server(config)}/_berth/export?${q}`);
+    r = await request(`${server(config)}/_berth/export?${q}`, { dispatcher: localServer(config).dispatcher });
   } catch (err) {
     throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${server(config)}: ${(err as Error).message}`);
   }

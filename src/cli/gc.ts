@@ -2,19 +2,21 @@
  * `berth gc [--dry-run]`: on a stopped registry, opens its root and collects once; on a running one
  * (it holds the index's lock), asks it to collect through its loopback-only /_berth/gc.
  */
-import { openStopped } from './stopped.js';
-import { ConfigError, durationMs, parseListen, type BerthConfig } from '../config/config.js';
+import { request } from 'undici';
+import { localServer, openStopped } from './stopped.js';
+import { ConfigError, durationMs, type BerthConfig } from '../config/config.js';
 
 async function viaServer(config: BerthConfig, dryRun: boolean): Promise<void> {
-  const { port } = parseListen(config.http.listen);
-  let r: Response;
+  const { base, dispatcher } = localServer(config);
+  let r;
   try {
-    r = await fetch(`http://127.0.0.1:${port}/_berth/gc${dryRun ? '?dryRun=1' : ''}`, { method: 'POST' });
+    r = await request(`${base}/_berth/gc${dryRun ? '?dryRun=1' : ''}`, { method: 'POST', dispatcher });
   } catch {
-    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on 127.0.0.1:${port} (give the config it runs with)`);
+    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${base} (give the config it runs with)`);
   }
-  if (!r.ok) throw new ConfigError(`the running berth refused: HTTP ${r.status} ${await r.text()}`);
-  process.stdout.write(`${await r.text()}\n`);
+  const text = await r.body.text();
+  if (r.statusCode >= 300) throw new ConfigError(`the running berth refused: HTTP ${r.statusCode} ${text}`);
+  process.stdout.write(`${text}\n`);
 }
 
 export async function gcOnce(config: BerthConfig, dryRun: boolean): Promise<void> {

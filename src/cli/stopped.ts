@@ -1,6 +1,7 @@
 /** Opening a data root from the command line while no berth serves it (the index's lock says if one does). */
 import { openRegistry, type OpenRegistry } from '../open.js';
-import type { BerthConfig } from '../config/config.js';
+import { parseListen, type BerthConfig } from '../config/config.js';
+import { Agent, type Dispatcher } from 'undici';
 
 /** The opened root, or undefined when a running berth holds it. */
 export async function openStopped(config: BerthConfig): Promise<OpenRegistry | undefined> {
@@ -10,4 +11,15 @@ export async function openStopped(config: BerthConfig): Promise<OpenRegistry | u
     if (/lock/i.test(String((err as { cause?: unknown }).cause ?? err))) return undefined;
     throw err;
   }
+}
+
+/**
+ * The running berth on this host, as the command line reaches it: loopback, at the configured port,
+ * over https when it serves TLS (its certificate names the site's addresses, not 127.0.0.1, and
+ * the peer is this very host, so the certificate is not checked).
+ */
+export function localServer(config: BerthConfig): { base: string; dispatcher: Dispatcher | undefined } {
+  const { port } = parseListen(config.http.listen);
+  if (!config.http.tls) return { base: `http://127.0.0.1:${port}`, dispatcher: undefined };
+  return { base: `https://127.0.0.1:${port}`, dispatcher: new Agent({ connect: { rejectUnauthorized: false } }) };
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { spawnBerth } from '../helpers/spawn.js';
+import { runCli, spawnBerth } from '../helpers/spawn.js';
 import { makeCa, makeServerCert } from '../helpers/certs.js';
 import { testDir } from '../helpers/tmp.js';
 import { blob } from '../helpers/oci.js';
@@ -77,6 +77,12 @@ describe('TLS', () => {
       const serial2 = await peerSerial(port, ca);
       expect(serial2).not.toBe(serial1);
       expect(berth.log()).toContain('TLS certificate reloaded');
+      // the command line reaches the running berth over https on loopback (gc and export)
+      const cli = join(dir, 'cli.yaml');
+      await writeFile(cli, `http:\n  listen: ${berth.host}\n  tls: {cert: ${cert}, key: ${key}}\n`);
+      const gc = await runCli(['gc', '--dry-run', '--root', berth.root, '--config', cli]);
+      expect(gc.code, gc.out).toBe(0);
+      expect(JSON.parse(gc.stdout)).toMatchObject({ dryRun: true });
       console.log(`TLS reload: ${ok} pulls in 6 s (half on new connections), ${failed} failed; certificate serial ${serial1} -> ${serial2}`);
     } finally {
       await agent.close();
