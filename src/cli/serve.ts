@@ -16,6 +16,8 @@ import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 import { openMirror } from '../mirror/mirror.js';
 import { Metrics } from '../http/metrics.js';
 import { readTls, watchTls } from './tls.js';
+import { pino } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
 import { BundleImporter } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
 
@@ -93,7 +95,10 @@ export async function serve(config: BerthConfig): Promise<void> {
       })
     : undefined;
   const tls = config.http.tls;
+  // log.audit: the audit trail in a file of its own (JSON lines, appended, synchronous writes)
+  const auditLog = config.log.audit ? (pino({ base: { stream: 'audit' } }, pino.destination({ dest: config.log.audit, mkdir: true, sync: true })) as unknown as FastifyBaseLogger) : undefined;
   const app = await buildApp({
+    ...(auditLog ? { auditLog } : {}),
     ...(tls ? { https: readTls(tls) } : {}),
     health,
     mirror,

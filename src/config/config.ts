@@ -47,7 +47,8 @@ export interface BerthConfig {
   mirror?: MirrorConfig;
   /** Prometheus metrics at /metrics (on by default). */
   metrics: { enabled: boolean };
-  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** audit: a file the audit trail is appended to, instead of the access log's stream. */
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; audit?: string };
 }
 
 export interface MirrorConfig {
@@ -123,7 +124,7 @@ const SHAPE: Shape = {
     },
   },
   metrics: { enabled: 'boolean' },
-  log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], audit: 'string' },
 };
 
 export class ConfigError extends Error {}

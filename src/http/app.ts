@@ -2,7 +2,7 @@
  * buildApp(deps): the Fastify application as a function of its dependencies. It never listens;
  * src/cli/serve.ts does, and tests use app.inject() or listen on 127.0.0.1 themselves.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { sendError } from './errors.js';
 import { match, type V2Route } from './router.js';
@@ -19,7 +19,8 @@ import { manifestRoutes } from './routes/manifests.js';
 import { listingRoutes } from './routes/listings.js';
 import type { Mirror } from '../mirror/mirror.js';
 import { bundleRoutes, type Bundles } from './routes/bundles.js';
-import type { Metrics } from './metrics.js';
+import { routeOf, type Metrics } from './metrics.js';
+import { rawPath } from './request.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -38,6 +39,8 @@ export interface AppDeps {
   mirror?: Pick<Mirror, 'names' | 'pull'>;
   /** Serve https with these (key, cert, and for mutual TLS ca + requestCert); absent, plain http. */
   https?: import('node:https').ServerOptions;
+  /** Where audit lines go when not with the access log (log.audit). */
+  auditLog?: FastifyBaseLogger;
   /** Prometheus metrics at /metrics (issue 8); absent, no series are kept. */
   metrics?: Metrics;
   /** Content bundles: /api/bundles and the CLI's /_berth/ endpoints (issue 7). */
@@ -46,7 +49,10 @@ export interface AppDeps {
 
 /** One access-log line per request, when it completes (instead of Fastify's two). */
 class AccessLog extends LogController {
-  constructor(private readonly metrics?: Metrics) {
+  constructor(
+    private readonly metrics?: Metrics,
+    private readonly audit?: FastifyBaseLogger,
+  ) {
     super();
   }
   override incomingRequest(): void {}
@@ -55,12 +61,23 @@ class AccessLog extends LogController {
     request: import('fastify').FastifyRequest,
     reply: import('fastify').FastifyReply,
   ): void {
-    request.log.info(
-      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
-      'request',
-    );
+    const line: Record<string, unknown> = {
+      method: request.method,
+      url: request.url,
+      route: routeOf(request),
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    };
+    const repository = /^\/v2\/(.+)\/(?:manifests|blobs|tags|referrers)\//.exec(rawPath(request))?.[1];
+    if (repository) line.repository = repository;
+    const bytesIn = Number(request.headers['content-length']);
+    if (bytesIn > 0) line.bytesIn = bytesIn;
+    const bytesOut = Number(reply.getHeader('content-length'));
+    if (bytesOut > 0 && request.method !== 'HEAD') line.bytesOut = bytesOut;
+    request.log.info(line, 'request');
     const audit = auditLine(request, reply);
-    if (audit) request.log.info(audit, audit.event);
+    // the audit trail goes to its own stream when one is configured (log.audit), with the request id
+    if (audit) (this.audit ?? request.log).info(this.audit ? { ...audit, reqId: request.id } : audit, audit.event);
     this.metrics?.observe(request, reply);
   }
 }
@@ -71,7 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.https ? { https: deps.https } : {}),
     logger: deps.logger ?? false,
-    logController: new AccessLog(deps.metrics),
+    logController: new AccessLog(deps.metrics, deps.auditLog),
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 8192 },
     // Uploads can be long: no Fastify-level request timeout (issue: slow-client limits in ops/).
