@@ -1,7 +1,7 @@
 /** `berth serve`: opens the registry, listens, and shuts down gracefully on SIGTERM/SIGINT. */
 import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
-import { durationMs, parseListen, type BerthConfig } from '../config/config.js';
+import { ConfigError, durationMs, parseListen, type BerthConfig } from '../config/config.js';
 import { retentionRules } from '../registry/retention.js';
 import type { AuthDeps } from '../http/authorize.js';
 import { StorePaths } from '../storage/paths.js';
@@ -16,6 +16,7 @@ import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 import { openMirror } from '../mirror/mirror.js';
 import { Metrics } from '../http/metrics.js';
 import { readTls, watchTls } from './tls.js';
+import { DEFAULT_LIMITS as HTTP_LIMITS, type Limits } from '../http/limits.js';
 import { pino } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
 import { BundleImporter } from '../bundles/importer.js';
@@ -97,7 +98,16 @@ export async function serve(config: BerthConfig): Promise<void> {
   const tls = config.http.tls;
   // log.audit: the audit trail in a file of its own (JSON lines, appended, synchronous writes)
   const auditLog = config.log.audit ? (pino({ base: { stream: 'audit' } }, pino.destination({ dest: config.log.audit, mkdir: true, sync: true })) as unknown as FastifyBaseLogger) : undefined;
+  const l = config.http.limits ?? {};
+  if (l.rateLimit && (l.rateLimit.max === undefined || l.rateLimit.window === undefined)) throw new ConfigError('http.limits.rateLimit: needs max and window');
+  const limits: Limits = {
+    headerBytes: l.headerBytes ?? HTTP_LIMITS.headerBytes,
+    idleTimeoutMs: l.idleTimeout === undefined ? HTTP_LIMITS.idleTimeoutMs : durationMs(l.idleTimeout),
+    maxConcurrentUploads: l.maxConcurrentUploads ?? HTTP_LIMITS.maxConcurrentUploads,
+    ...(l.rateLimit ? { rateLimit: { max: l.rateLimit.max, windowMs: durationMs(l.rateLimit.window) } } : {}),
+  };
   const app = await buildApp({
+    limits,
     ...(auditLog ? { auditLog } : {}),
     ...(tls ? { https: readTls(tls) } : {}),
     health,

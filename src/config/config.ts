@@ -14,6 +14,8 @@ export interface BerthConfig {
     externalUrl?: string;
     /** https: PEM files; a replaced certificate is picked up without a restart. clientCA: mutual TLS. */
     tls?: { cert: string; key: string; clientCA?: string };
+    /** headerBytes (16384), idleTimeout (60s), maxConcurrentUploads (0: none), rateLimit {max, window} per client. */
+    limits?: { headerBytes?: number; idleTimeout?: string | number; maxConcurrentUploads?: number; rateLimit?: { max: number; window: string | number } };
     /** On SIGTERM/SIGINT, in-flight requests and uploads get this long to finish (default 60s). */
     shutdownTimeout?: string | number;
     auth?: {
@@ -88,6 +90,7 @@ const SHAPE: Shape = {
     externalUrl: 'string',
     shutdownTimeout: 'duration',
     tls: { cert: 'string', key: 'string', clientCA: 'string' },
+    limits: { headerBytes: 'number', idleTimeout: 'duration', maxConcurrentUploads: 'number', rateLimit: { max: 'number', window: 'duration' } },
     auth: {
       realm: 'string',
       htpasswd: { path: 'string' },

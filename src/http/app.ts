@@ -20,6 +20,7 @@ import { listingRoutes } from './routes/listings.js';
 import type { Mirror } from '../mirror/mirror.js';
 import { bundleRoutes, type Bundles } from './routes/bundles.js';
 import { routeOf, type Metrics } from './metrics.js';
+import { DEFAULT_LIMITS, UploadSlots, clientError, registerRateLimit, type Limits } from './limits.js';
 import { rawPath } from './request.js';
 
 export interface AppDeps {
@@ -39,6 +40,8 @@ export interface AppDeps {
   mirror?: Pick<Mirror, 'names' | 'pull'>;
   /** Serve https with these (key, cert, and for mutual TLS ca + requestCert); absent, plain http. */
   https?: import('node:https').ServerOptions;
+  /** Header size, idle timeout, concurrent uploads, rate limit (defaults: DEFAULT_LIMITS, no rate limit). */
+  limits?: Limits;
   /** Where audit lines go when not with the access log (log.audit). */
   auditLog?: FastifyBaseLogger;
   /** Prometheus metrics at /metrics (issue 8); absent, no series are kept. */
@@ -85,8 +88,11 @@ class AccessLog extends LogController {
 const V2_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'] as const;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const limits = deps.limits ?? DEFAULT_LIMITS;
   const app = Fastify({
-    ...(deps.https ? { https: deps.https } : {}),
+    ...(deps.https ? { https: { ...deps.https, maxHeaderSize: limits.headerBytes } } : { http: { maxHeaderSize: limits.headerBytes } }),
+    connectionTimeout: limits.idleTimeoutMs,
+    clientErrorHandler: clientError,
     logger: deps.logger ?? false,
     logController: new AccessLog(deps.metrics, deps.auditLog),
     exposeHeadRoutes: false,
@@ -101,6 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
   });
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  if (limits.rateLimit) await registerRateLimit(app, limits.rateLimit);
+  const uploadSlots = new UploadSlots(limits.maxConcurrentUploads);
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, Object.assign(new Error(`no such endpoint: ${request.method} ${request.url.slice(0, 200)}`), { statusCode: 404 })),
   );
@@ -125,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v2.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
       const { method, ctx } = match(routes, request);
+      uploadSlots.take(request, reply);
       if (deps.mirror && ctx.name) {
         // containerd's ?ns=<host> (mirror mode) or <prefix>/<host>/... (path mode): the local name
         // is what permissions, storage and the challenge's scope are about.

@@ -1,0 +1,72 @@
+/**
+ * Limits (issue 8): a cap on upload bodies in flight, an optional per-client rate limit
+ * (@fastify/rate-limit), oversized headers answered with an error envelope. Each refusal carries
+ * the spec's error code: TOOMANYREQUESTS (429, with Retry-After) for the caps.
+ */
+import type { Socket } from 'node:net';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../oci/errors.js';
+import { rawPath } from './request.js';
+
+export interface Limits {
+  /** Largest request head (Node's maxHeaderSize); larger ones get 431. */
+  headerBytes: number;
+  /** A connection silent this long is closed (slow or stalled clients). */
+  idleTimeoutMs: number;
+  /** Upload requests carrying a body at once; 0 = no cap. */
+  maxConcurrentUploads: number;
+  /** Requests per client (IP) per window; absent = no rate limit. */
+  rateLimit?: { max: number; windowMs: number };
+}
+
+export const DEFAULT_LIMITS: Limits = { headerBytes: 16 * 1024, idleTimeoutMs: 60_000, maxConcurrentUploads: 0 };
+
+const PROBES = new Set(['/livez', '/readyz', '/startupz', '/metrics']);
+
+/** For Fastify's clientErrorHandler: a head over the limit gets the error envelope, then the socket closes. */
+export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) return void socket.destroy();
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify({
+    errors: [{ code: tooLarge ? 'SIZE_INVALID' : 'UNSUPPORTED', message: tooLarge ? 'request headers are too large' : 'malformed request', detail: null }],
+  });
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** Counts upload bodies in flight; refuses past the cap. */
+export class UploadSlots {
+  private inFlight = 0;
+  constructor(private readonly max: number) {}
+
+  /** Takes a slot for an upload request with a body, released when its response is done. */
+  take(request: FastifyRequest, reply: FastifyReply): void {
+    if (this.max <= 0 || request.method === 'GET' || request.method === 'HEAD' || request.method === 'DELETE') return;
+    if (!/\/blobs\/uploads\//.test(rawPath(request))) return;
+    if (this.inFlight >= this.max) {
+      throw new RegistryError('TOOMANYREQUESTS', `more than ${this.max} uploads at once; retry shortly`, { headers: { 'Retry-After': '1' } });
+    }
+    this.inFlight++;
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        this.inFlight--;
+      }
+    };
+    reply.raw.once('close', release);
+    reply.raw.once('finish', release);
+  }
+}
+
+export async function registerRateLimit(app: FastifyInstance, limit: { max: number; windowMs: number }): Promise<void> {
+  await app.register(rateLimit, {
+    global: true,
+    max: limit.max,
+    timeWindow: limit.windowMs,
+    allowList: (request) => PROBES.has(rawPath(request)),
+    errorResponseBuilder: (_request, ctx) =>
+      new RegistryError('TOOMANYREQUESTS', `more than ${ctx.max} requests in ${ctx.after}; retry later`, { headers: { 'Retry-After': String(Math.ceil(ctx.ttl / 1000)) } }),
+  });
+}
