@@ -1,22 +1,22 @@
 # berth: a multi-stage build on a supported Node LTS; the runtime image holds dist/ and production
-# dependencies only, and runs as a non-root user.
+# dependencies only, and runs as a non-root user. The build stage runs deploy/image/build.sh, the same
+# script CI runs without an engine (test/clients/image.test.ts).
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
-RUN npm ci --no-audit --no-fund
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+COPY deploy/image/build.sh ./deploy/image/build.sh
+RUN sh deploy/image/build.sh /app
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-RUN mkdir -p /var/lib/berth && chown node:node /var/lib/berth
+COPY --from=build /app ./
+RUN mkdir -p /var/lib/berth /etc/berth && chown node:node /var/lib/berth
 USER node
 VOLUME /var/lib/berth
 EXPOSE 5000
+# plain http on the container port; with http.tls set, probe /livez over https from the orchestrator instead
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:5000/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 ENTRYPOINT ["/app/dist/cli/main.js"]
 CMD ["serve", "--listen", "0.0.0.0:5000", "--root", "/var/lib/berth"]
