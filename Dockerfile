@@ -16,7 +16,7 @@ RUN mkdir -p /var/lib/berth /etc/berth && chown node:node /var/lib/berth
 USER node
 VOLUME /var/lib/berth
 EXPOSE 5000
-# plain http on the container port; with http.tls set, probe /livez over https from the orchestrator instead
-HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:5000/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# /livez on loopback, over http or https (when http.tls is set)
+HEALTHCHECK --interval=30s --timeout=5s CMD ["/app/dist/cli/main.js", "probe", "--port", "5000"]
 ENTRYPOINT ["/app/dist/cli/main.js"]
 CMD ["serve", "--listen", "0.0.0.0:5000", "--root", "/var/lib/berth"]

@@ -13,6 +13,7 @@ import { verifyOnce } from './verify.js';
 import { exportBundle, importBundle } from './bundles.js';
 import { writeMirrorConfig } from './mirror-config.js';
 import { configCheck } from './config-check.js';
+import { probe } from './probe.js';
 import type { ImportOptions } from '../bundles/importer.js';
 
 const program = new Command();
@@ -73,6 +74,15 @@ program
   .command('check <file>')
   .description('validate a configuration file (and BERTH_* overrides) as start-up would')
   .action(async (file: string) => configCheck(file));
+
+program
+  .command('probe')
+  .description('health check of the berth on this host (the container HEALTHCHECK): exit 0 when /livez answers')
+  .option('--port <port>', 'its port', '5000')
+  .option('--path <path>', 'the probe', '/livez')
+  .action(async (opts: { port: string; path: string }) => {
+    process.exitCode = await probe(Number(opts.port), opts.path);
+  });
 
 program
   .command('mirror-config')

@@ -118,7 +118,10 @@ export async function serve(config: BerthConfig): Promise<void> {
     ...(await authFrom(config)),
     gcDelayMs: durationMs(config.storage.gc.delay),
     externalUrl: config.http.externalUrl,
-    logger: { level: config.log.level },
+    // JSON lines for log pipelines; readable lines when a person watches a terminal
+    logger: process.stdout.isTTY
+      ? { level: config.log.level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
+      : { level: config.log.level },
   });
   mirror?.setLog(app.log);
   const stopTlsWatch = tls ? watchTls(app.server as import('node:https').Server, tls, app.log) : undefined;

@@ -1,13 +1,16 @@
 /** /livez, /readyz and /startupz on the real server, and readiness failing on shutdown or a failed check. */
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
-import { spawnBerth } from '../helpers/spawn.js';
+import { freePort, runCli, spawnBerth } from '../helpers/spawn.js';
 import { startRegistry } from '../helpers/registry.js';
 
 describe('health probes', () => {
   it('answers on a running berth', async () => {
     const berth = await spawnBerth();
     try {
+      // `berth probe` (the Dockerfile's HEALTHCHECK): 0 for this berth, 1 where none listens
+      expect((await runCli(['probe', '--port', new URL(berth.url).port])).code).toBe(0);
+      expect((await runCli(['probe', '--port', String(await freePort())])).code).toBe(1);
       for (const p of ['/livez', '/readyz', '/startupz']) {
         const r = await fetch(`${berth.url}${p}`);
         expect(r.status, p).toBe(200);

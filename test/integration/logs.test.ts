@@ -35,3 +35,20 @@ describe('logs', () => {
     expect(audit[0]).toMatchObject({ audit: true, event: 'push', repository: 'team/app', reference: 'v1', digest: m.digest, stream: 'audit' });
   });
 });
+
+describe('logs on a terminal', () => {
+  it('are readable lines rather than JSON when standard output is a terminal (script(1) gives it one)', async () => {
+    const dir = await testDir('berth-pretty-');
+    const { execFile } = await import('node:child_process');
+    const { CLI, freePort } = await import('../helpers/spawn.js');
+    const port = await freePort();
+    const logFile = join(dir, 'tty.log');
+    const run = new Promise<void>((resolve) =>
+      execFile('timeout', ['6', 'script', '-qfc', `${process.execPath} ${CLI} serve --listen 127.0.0.1:${port} --root ${join(dir, 'root')}`, logFile], () => resolve()),
+    );
+    await run;
+    const text = await readFile(logFile, 'utf8');
+    expect(text).toMatch(/INFO.*berth is serving/);
+    expect(text).not.toMatch(/"msg":"berth is serving"/);
+  });
+});

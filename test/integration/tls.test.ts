@@ -83,6 +83,8 @@ describe('TLS', () => {
       const gc = await runCli(['gc', '--dry-run', '--root', berth.root, '--config', cli]);
       expect(gc.code, gc.out).toBe(0);
       expect(JSON.parse(gc.stdout)).toMatchObject({ dryRun: true });
+      // the container HEALTHCHECK finds it over https
+      expect((await runCli(['probe', '--port', String(port)])).code).toBe(0);
       console.log(`TLS reload: ${ok} pulls in 6 s (half on new connections), ${failed} failed; certificate serial ${serial1} -> ${serial2}`);
     } finally {
       await agent.close();
