@@ -67,9 +67,9 @@ class AccessLog extends LogController {
     const line: Record<string, unknown> = {
       method: request.method,
       url: request.url,
-      route: routeOf(request),
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
+      route: routeOf(request),
     };
     const repository = /^\/v2\/(.+)\/(?:manifests|blobs|tags|referrers)\//.exec(rawPath(request))?.[1];
     if (repository) line.repository = repository;
