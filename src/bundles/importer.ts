@@ -133,7 +133,10 @@ export class BundleImporter {
     }
     const bytes = Buffer.allocUnsafe(blob.size);
     try {
-      for (let pos = 0; pos < bytes.length; ) pos += await blob.read(bytes.subarray(pos), bytes.length - pos, pos);
+      for (let pos = 0, n; pos < bytes.length; pos += n) {
+        n = await blob.read(bytes.subarray(pos), bytes.length - pos, pos);
+        if (n === 0) throw refused(`manifest ${digest} ended early`);
+      }
     } finally {
       await blob.close();
     }

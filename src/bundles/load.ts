@@ -6,7 +6,7 @@
  * directory. Nothing is linked or tagged here: stored blobs stay invisible until the import publishes.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,7 +23,6 @@ export interface BundleFiles {
   open(name: string): Promise<Readable | undefined>;
   /** Digests of the `blobs/` entries now in the store. */
   readonly blobs: Set<string>;
-  cleanup(): Promise<void>;
 }
 
 /** A bundle file's name inside the bundle, or undefined for anything that could climb out of it. */
@@ -54,7 +53,7 @@ async function peek(source: Readable): Promise<{ gzip: boolean; stream: Readable
   return { gzip: !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b, stream: Readable.from(all(), { objectMode: false }) };
 }
 
-/** Loads a tar (or tar.gz) bundle from a stream; `staging` is an empty temp directory. */
+/** Loads a tar (or tar.gz) bundle from a stream; `staging` is an empty temp directory the caller removes. */
 export async function loadTar(source: Readable, store: BlobIngester, staging: string): Promise<BundleFiles> {
   const blobs = new Set<string>();
   const links = new Map<string, string>();
@@ -97,7 +96,6 @@ export async function loadTar(source: Readable, store: BlobIngester, staging: st
       const path = join(staging, resolve(name));
       return (await stat(path).catch(() => undefined)) ? createReadStream(path) : undefined;
     },
-    cleanup: () => rm(staging, { recursive: true, force: true }),
   };
 }
 
@@ -137,6 +135,5 @@ export async function loadDir(dir: string, store: BlobIngester): Promise<BundleF
       const p = inside(name);
       return p && (await stat(p).catch(() => undefined)) ? createReadStream(p) : undefined;
     },
-    cleanup: async () => undefined,
   };
 }

@@ -47,10 +47,6 @@ function tarOfDir(dir: string): Readable {
   return pack as unknown as Readable;
 }
 
-function server(config: BerthConfig): string {
-  return localServer(config).base;
-}
-
 async function answer(r: Awaited<ReturnType<typeof request>>): Promise<string> {
   const text = await r.body.text();
   if (r.statusCode >= 300) {
@@ -95,15 +91,16 @@ export async function importBundle(config: BerthConfig, file: string, opts: Impo
   const q = new URLSearchParams();
   if (opts.prefix !== undefined) q.set('prefix', opts.prefix);
   if (opts.repository) q.set('repository', opts.repository);
+  const { base, dispatcher } = localServer(config);
   const p = progress(s.isDirectory() ? undefined : s.size, 'import');
   const source = s.isDirectory() ? tarOfDir(file) : createReadStream(file);
   source.pipe(p.meter);
   try {
-    const r = await request(`${server(config)}/_berth/bundles?${q}`, { method: 'POST', body: p.meter, headers: { 'content-type': 'application/x-tar' }, dispatcher: localServer(config).dispatcher });
+    const r = await request(`${base}/_berth/bundles?${q}`, { method: 'POST', body: p.meter, headers: { 'content-type': 'application/x-tar' }, dispatcher });
     process.stdout.write(`${await answer(r)}\n`);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${server(config)} (give the config it runs with): ${(err as Error).message}`);
+    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${base} (give the config it runs with): ${(err as Error).message}`);
   } finally {
     p.stop();
   }
@@ -144,11 +141,12 @@ export async function exportBundle(config: BerthConfig, images: string[], output
   }
   const q = new URLSearchParams();
   for (const i of images) q.append('image', i);
+  const { base, dispatcher } = localServer(config);
   let r;
   try {
-    r = await request(`${server(config)}/_berth/export?${q}`, { dispatcher: localServer(config).dispatcher });
+    r = await request(`${base}/_berth/export?${q}`, { dispatcher });
   } catch (err) {
-    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${server(config)}: ${(err as Error).message}`);
+    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${base}: ${(err as Error).message}`);
   }
   if (r.statusCode !== 200) await answer(r);
   await write(r.body, Number(r.headers['x-berth-export-bytes'] ?? 0));

@@ -6,6 +6,8 @@
 import { access } from 'node:fs/promises';
 import { ConfigError, loadConfig, parseListen } from '../config/config.js';
 import { validateMirror } from '../mirror/mirror.js';
+import { limitsFrom } from './serve.js';
+import { readTls } from './tls.js';
 
 export async function configCheck(file: string): Promise<void> {
   const config = await loadConfig(file);
@@ -16,5 +18,7 @@ export async function configCheck(file: string): Promise<void> {
     throw new ConfigError(`http.externalUrl: expected http(s)://host[:port][/path], got ${config.http.externalUrl}`);
   }
   if (config.mirror) validateMirror(config.mirror);
+  limitsFrom(config);
+  if (config.http.tls) readTls(config.http.tls); // the files load and the key matches the certificate
   process.stdout.write(`${file}: ok\n`);
 }

@@ -14,6 +14,7 @@ import { Htpasswd } from '../auth/htpasswd.js';
 import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 import { openMirror } from '../mirror/mirror.js';
+import { allRepositories } from '../index/repositories.js';
 import { Metrics } from '../http/metrics.js';
 import { readTls, watchTls } from './tls.js';
 import { DEFAULT_LIMITS as HTTP_LIMITS, type Limits } from '../http/limits.js';
@@ -49,6 +50,18 @@ export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; 
   });
   const realm = config.http.externalUrl ? `${config.http.externalUrl.replace(/\/+$/, '')}/auth/token` : undefined;
   return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy, limiter) };
+}
+
+/** http.limits with their defaults; `berth config check` runs it too. */
+export function limitsFrom(config: BerthConfig): Limits {
+  const l = config.http.limits ?? {};
+  if (l.rateLimit && (l.rateLimit.max === undefined || l.rateLimit.window === undefined)) throw new ConfigError('http.limits.rateLimit: needs max and window');
+  return {
+    headerBytes: l.headerBytes ?? HTTP_LIMITS.headerBytes,
+    idleTimeoutMs: l.idleTimeout === undefined ? HTTP_LIMITS.idleTimeoutMs : durationMs(l.idleTimeout),
+    maxConcurrentUploads: l.maxConcurrentUploads ?? HTTP_LIMITS.maxConcurrentUploads,
+    ...(l.rateLimit ? { rateLimit: { max: l.rateLimit.max, windowMs: durationMs(l.rateLimit.window) } } : {}),
+  };
 }
 
 export async function serve(config: BerthConfig): Promise<void> {
@@ -88,9 +101,7 @@ export async function serve(config: BerthConfig): Promise<void> {
             s.blobs++;
             s.bytes += b.size;
           }
-          for (let after: string | undefined, page: string[]; (page = await opened.index.listRepositories({ after, limit: 1000 })).length > 0; after = page[page.length - 1]) {
-            s.repositories += page.length;
-          }
+          for await (const _ of allRepositories(opened.index)) s.repositories++;
           return s;
         },
       })
@@ -98,16 +109,8 @@ export async function serve(config: BerthConfig): Promise<void> {
   const tls = config.http.tls;
   // log.audit: the audit trail in a file of its own (JSON lines, appended, synchronous writes)
   const auditLog = config.log.audit ? (pino({ base: { stream: 'audit' } }, pino.destination({ dest: config.log.audit, mkdir: true, sync: true })) as unknown as FastifyBaseLogger) : undefined;
-  const l = config.http.limits ?? {};
-  if (l.rateLimit && (l.rateLimit.max === undefined || l.rateLimit.window === undefined)) throw new ConfigError('http.limits.rateLimit: needs max and window');
-  const limits: Limits = {
-    headerBytes: l.headerBytes ?? HTTP_LIMITS.headerBytes,
-    idleTimeoutMs: l.idleTimeout === undefined ? HTTP_LIMITS.idleTimeoutMs : durationMs(l.idleTimeout),
-    maxConcurrentUploads: l.maxConcurrentUploads ?? HTTP_LIMITS.maxConcurrentUploads,
-    ...(l.rateLimit ? { rateLimit: { max: l.rateLimit.max, windowMs: durationMs(l.rateLimit.window) } } : {}),
-  };
   const app = await buildApp({
-    limits,
+    limits: limitsFrom(config),
     ...(auditLog ? { auditLog } : {}),
     ...(tls ? { https: readTls(tls) } : {}),
     health,

@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { sendError } from './errors.js';
-import { match, type V2Route } from './router.js';
+import { match, matchedRoute, type V2Route } from './router.js';
 import { Urls } from './urls.js';
 import { auditLine, rememberPrincipal } from './audit.js';
 import { authorize, type AuthDeps } from './authorize.js';
@@ -21,7 +21,6 @@ import type { Mirror } from '../mirror/mirror.js';
 import { bundleRoutes, type Bundles } from './routes/bundles.js';
 import { routeOf, type Metrics } from './metrics.js';
 import { DEFAULT_LIMITS, UploadSlots, clientError, registerRateLimit, type Limits } from './limits.js';
-import { rawPath } from './request.js';
 
 export interface AppDeps {
   registry: Registry;
@@ -64,14 +63,15 @@ class AccessLog extends LogController {
     request: import('fastify').FastifyRequest,
     reply: import('fastify').FastifyReply,
   ): void {
+    const route = routeOf(request);
     const line: Record<string, unknown> = {
       method: request.method,
       url: request.url,
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
-      route: routeOf(request),
+      route,
     };
-    const repository = /^\/v2\/(.+)\/(?:manifests|blobs|tags|referrers)\//.exec(rawPath(request))?.[1];
+    const repository = matchedRoute(request)?.repository;
     if (repository) line.repository = repository;
     const bytesIn = Number(request.headers['content-length']);
     if (bytesIn > 0) line.bytesIn = bytesIn;
@@ -81,7 +81,7 @@ class AccessLog extends LogController {
     const audit = auditLine(request, reply);
     // the audit trail goes to its own stream when one is configured (log.audit), with the request id
     if (audit) (this.audit ?? request.log).info(this.audit ? { ...audit, reqId: request.id } : audit, audit.event);
-    this.metrics?.observe(request, reply);
+    this.metrics?.observe(request, reply, route);
   }
 }
 
@@ -132,8 +132,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v2.removeAllContentTypeParsers();
     v2.addContentTypeParser('*', (_request, _payload, done) => done(null));
     const handler = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-      const { method, ctx } = match(routes, request);
-      uploadSlots.take(request, reply);
+      const { route, method, ctx } = match(routes, request);
+      if (route.kind === 'upload') uploadSlots.take(request, reply);
       if (deps.mirror && ctx.name) {
         // containerd's ?ns=<host> (mirror mode) or <prefix>/<host>/... (path mode): the local name
         // is what permissions, storage and the challenge's scope are about.

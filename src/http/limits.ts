@@ -40,10 +40,9 @@ export class UploadSlots {
   private inFlight = 0;
   constructor(private readonly max: number) {}
 
-  /** Takes a slot for an upload request with a body, released when its response is done. */
+  /** For a request to an upload endpoint: takes a slot when it carries a body, released when its response is done. */
   take(request: FastifyRequest, reply: FastifyReply): void {
     if (this.max <= 0 || request.method === 'GET' || request.method === 'HEAD' || request.method === 'DELETE') return;
-    if (!/\/blobs\/uploads\//.test(rawPath(request))) return;
     if (this.inFlight >= this.max) {
       throw new RegistryError('TOOMANYREQUESTS', `more than ${this.max} uploads at once; retry shortly`, { headers: { 'Retry-After': '1' } });
     }

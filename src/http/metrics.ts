@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetr
 import type { Registry } from '../registry/registry.js';
 import type { PullThrough } from '../mirror/pull-through.js';
 import { rawPath } from './request.js';
+import { matchedRoute } from './router.js';
 
 export interface StorageStats {
   blobs: number;
@@ -23,18 +24,11 @@ export interface MetricsSources {
   storage?: () => Promise<StorageStats>;
 }
 
-/** A low-cardinality route label: the endpoint kind, never the repository. */
+/** A low-cardinality route label: the /v2/ endpoint kind the router matched, else the Fastify route. */
 export function routeOf(request: FastifyRequest): string {
-  const path = rawPath(request);
-  if (!path.startsWith('/v2')) return request.routeOptions.url ?? 'unknown';
-  if (path === '/v2' || path === '/v2/') return 'base';
-  if (path === '/v2/_catalog') return 'catalog';
-  if (/\/manifests\/[^/]+$/.test(path)) return 'manifest';
-  if (/\/blobs\/uploads\//.test(path)) return 'upload';
-  if (/\/blobs\/[^/]+$/.test(path)) return 'blob';
-  if (/\/tags\/list$/.test(path)) return 'tags';
-  if (/\/referrers\/[^/]+$/.test(path)) return 'referrers';
-  return 'other';
+  const m = matchedRoute(request);
+  if (m) return m.kind;
+  return rawPath(request).startsWith('/v2') ? 'other' : (request.routeOptions.url ?? 'unknown');
 }
 
 export class Metrics {
@@ -97,8 +91,8 @@ export class Metrics {
     }
   }
 
-  observe(request: FastifyRequest, reply: FastifyReply): void {
-    const route = routeOf(request);
+  /** `route`: routeOf(request), which the access log has worked out already. */
+  observe(request: FastifyRequest, reply: FastifyReply, route: string): void {
     const method = request.method;
     this.requests.inc({ route, method, status: String(reply.statusCode) });
     this.duration.observe({ route, method }, reply.elapsedTime / 1000);

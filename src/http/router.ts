@@ -5,6 +5,7 @@
  * validates the name before any handler runs.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import { RegistryError } from '../oci/errors.js';
 import { checkName } from '../oci/names.js';
 import { rawPath, query } from './request.js';
@@ -44,7 +45,11 @@ export interface RouteMethod {
   handler: Handler;
 }
 
+/** The endpoint kinds, as logs and metrics label them (never the repository: low cardinality). */
+export type RouteKind = 'base' | 'catalog' | 'tags' | 'referrers' | 'manifest' | 'blob' | 'upload';
+
 export interface V2Route {
+  kind: RouteKind;
   /** Matched against the raw path; group 1 is the name, group 2 (when present) the last segment. */
   pattern: RegExp;
   hasName: boolean;
@@ -57,11 +62,19 @@ export interface Matched {
   ctx: RouteContext;
 }
 
+/** What matching found, kept for the access log and metrics (even when the name is then refused). */
+const matched = new WeakMap<IncomingMessage, { kind: RouteKind; repository?: string }>();
+
+export function matchedRoute(request: FastifyRequest): { kind: RouteKind; repository?: string } | undefined {
+  return matched.get(request.raw);
+}
+
 export function match(routes: V2Route[], request: FastifyRequest): Matched {
   const path = rawPath(request);
   for (const route of routes) {
     const m = route.pattern.exec(path);
     if (!m) continue;
+    matched.set(request.raw, route.hasName ? { kind: route.kind, repository: m[1]! } : { kind: route.kind });
     const name = route.hasName ? checkName(m[1]!) : '';
     const method = route.methods[request.method as Method];
     if (!method) throw new RegistryError('UNSUPPORTED', `${request.method} is not supported on this endpoint`, { status: 405 });

@@ -37,6 +37,8 @@ export interface MirrorCounters {
 interface Filling {
   fill: BlobFill;
   size: number | undefined;
+  /** Repositories the blob is linked into once stored: one index write each, however many clients wait. */
+  links: Map<string, Promise<void>>;
 }
 
 function unavailable(err: unknown, unknownCode: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN', what: string): RegistryError {
@@ -167,10 +169,15 @@ export class PullThrough {
     return ok;
   }
 
-  private linkWhenDone(local: string, d: Digest, fill: BlobFill): void {
-    fill.done
-      .then(({ size }) => this.registry.uploads.link(local, d, size))
-      .catch((err: unknown) => this.log?.warn({ repository: local, digest: d.value, err: (err as Error).message }, 'pull-through blob not stored'));
+  /** Links the blob into `local` once its fill has stored it (a failure is logged once, here). */
+  private linkWhenDone(local: string, d: Digest, f: Filling): Promise<void> {
+    let linked = f.links.get(local);
+    if (!linked) {
+      linked = f.fill.done.then(({ size }) => this.registry.uploads.link(local, d, size));
+      linked.catch((err: unknown) => this.log?.warn({ repository: local, digest: d.value, err: (err as Error).message }, 'pull-through blob not stored'));
+      f.links.set(local, linked);
+    }
+    return linked;
   }
 
   private async startFill(upstream: Upstream, remote: Remote, d: Digest): Promise<Filling> {
@@ -181,8 +188,14 @@ export class PullThrough {
       throw new UpstreamError(`GET blob: HTTP ${r.statusCode}`, r.statusCode);
     }
     const len = /^\d+$/.test(String(r.headers['content-length'] ?? '')) ? Number(r.headers['content-length']) : undefined;
-    const fill = await this.store.fill(r.body, d, len);
-    const entry = { fill, size: len };
+    let fill: BlobFill;
+    try {
+      fill = await this.store.fill(r.body, d, len);
+    } catch (err) {
+      r.body.destroy(); // no temp file could be made: the upstream connection must not stay open
+      throw err;
+    }
+    const entry: Filling = { fill, size: len, links: new Map() };
     this.fills.set(d.value, entry);
     fill.done
       .catch((err: unknown) => {
@@ -207,7 +220,7 @@ export class PullThrough {
         throw unavailable(err, 'BLOB_UNKNOWN', `blob ${d.value}`);
       }
     }
-    this.linkWhenDone(local, d, f.fill);
+    this.linkWhenDone(local, d, f).catch(() => undefined); // logged where it is made
     return f;
   }
 
@@ -255,10 +268,7 @@ export class PullThrough {
     const d = parseDigest(digest);
     if (await this.index.blobLink(local, d.value)) return;
     const f = await this.filling(local, remote, d);
-    if (f) {
-      const { size } = await f.fill.done;
-      await this.registry.uploads.link(local, d, size);
-    }
+    if (f) await this.linkWhenDone(local, d, f);
   }
 
   /** Ends upstream connections; fetches still running fail and leave nothing behind. */

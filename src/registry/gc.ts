@@ -10,6 +10,7 @@ import type { BlobStore } from '../storage/blobstore.js';
 import type { ManifestRecord, MetadataIndex } from '../index/metadata.js';
 import type { KeyedMutex, SweepLock } from './locks.js';
 import type { ManifestService } from './manifests.js';
+import { allRepositories } from '../index/repositories.js';
 
 export interface GcOptions {
   /** Only what is older than this may go (default 1 h). */
@@ -81,11 +82,9 @@ export class GarbageCollector {
     const report: GcReport = {
       repositories: 0, manifestsDeleted: 0, linksRemoved: 0, blobsDeleted: 0, bytesReclaimed: 0, manifestBytesDeleted: 0, dryRun: opts.dryRun, ms: 0,
     };
-    for (let after: string | undefined, page: string[]; (page = await this.index.listRepositories({ after, limit: 1000 })).length > 0; after = page[page.length - 1]) {
-      for (const repo of page) {
-        report.repositories++;
-        await this.repoLocks.run(repo, () => this.collectRepository(repo, cutoff, opts.dryRun, report, wouldUnlink));
-      }
+    for await (const repo of allRepositories(this.index)) {
+      report.repositories++;
+      await this.repoLocks.run(repo, () => this.collectRepository(repo, cutoff, opts.dryRun, report, wouldUnlink));
     }
     for await (const b of this.store.list()) {
       if (b.mtimeMs > cutoff) continue;

@@ -7,6 +7,7 @@
 import { RegistryError } from '../oci/errors.js';
 import { globToRegExp } from '../auth/policy.js';
 import type { BlobLinkIndex, RepositoryIndex } from '../index/metadata.js';
+import { allRepositories } from '../index/repositories.js';
 
 export interface QuotaRule {
   repositories: string;
@@ -36,7 +37,7 @@ export class Quotas {
   private async repositories(): Promise<number> {
     if (this.repoCount === undefined) {
       let n = 0;
-      for (let after: string | undefined, page: string[]; (page = await this.index.listRepositories({ after, limit: 10_000 })).length > 0; after = page[page.length - 1]) n += page.length;
+      for await (const _ of allRepositories(this.index, 10_000)) n++;
       this.repoCount = n;
     }
     return this.repoCount;

@@ -8,6 +8,7 @@
 import { globToRegExp } from '../auth/policy.js';
 import type { MetadataIndex } from '../index/metadata.js';
 import type { ManifestService } from './manifests.js';
+import { allRepositories } from '../index/repositories.js';
 
 export interface RetentionRule {
   repositories: string[];
@@ -59,31 +60,29 @@ export class Retention {
   async run(dryRun: boolean, now = Date.now()): Promise<RetentionReport> {
     const report: RetentionReport = { tagsDeleted: [], dryRun };
     if (this.rules.length === 0) return report;
-    for (let after: string | undefined, page: string[]; (page = await this.index.listRepositories({ after, limit: 1000 })).length > 0; after = page[page.length - 1]) {
-      for (const repo of page) {
-        const c = this.ruleFor(repo);
-        if (!c?.rule.keepTags) continue;
-        const keep = c.rule.keepTags;
-        const tags: { tag: string; pushedAt: number; pulledAt: number }[] = [];
-        for (const tag of await this.index.listTags(repo, { limit: Infinity })) {
-          const digest = await this.index.tag(repo, tag);
-          const rec = digest && (await this.index.manifest(repo, digest));
-          if (!rec) continue;
-          tags.push({ tag, pushedAt: rec.pushedAt, pulledAt: (await this.manifests.lastPulled(repo, digest!)) ?? 0 });
-        }
-        const recent = new Set(
-          [...tags].sort((a, b) => b.pushedAt - a.pushedAt).slice(0, keep.mostRecentlyPushedCount ?? 0).map((t) => t.tag),
-        );
-        for (const t of tags) {
-          const kept =
-            recent.has(t.tag) ||
-            c.tags.some((re) => re.test(t.tag)) ||
-            (keep.pushedWithinMs !== undefined && now - t.pushedAt <= keep.pushedWithinMs) ||
-            (keep.pulledWithinMs !== undefined && now - t.pulledAt <= keep.pulledWithinMs);
-          if (kept) continue;
-          report.tagsDeleted.push({ repository: repo, tag: t.tag });
-          if (!dryRun) await this.manifests.delete(repo, t.tag, { force: true });
-        }
+    for await (const repo of allRepositories(this.index)) {
+      const c = this.ruleFor(repo);
+      if (!c?.rule.keepTags) continue;
+      const keep = c.rule.keepTags;
+      const tags: { tag: string; pushedAt: number; pulledAt: number }[] = [];
+      for (const tag of await this.index.listTags(repo, { limit: Infinity })) {
+        const digest = await this.index.tag(repo, tag);
+        const rec = digest && (await this.index.manifest(repo, digest));
+        if (!rec) continue;
+        tags.push({ tag, pushedAt: rec.pushedAt, pulledAt: (await this.manifests.lastPulled(repo, digest!)) ?? 0 });
+      }
+      const recent = new Set(
+        [...tags].sort((a, b) => b.pushedAt - a.pushedAt).slice(0, keep.mostRecentlyPushedCount ?? 0).map((t) => t.tag),
+      );
+      for (const t of tags) {
+        const kept =
+          recent.has(t.tag) ||
+          c.tags.some((re) => re.test(t.tag)) ||
+          (keep.pushedWithinMs !== undefined && now - t.pushedAt <= keep.pushedWithinMs) ||
+          (keep.pulledWithinMs !== undefined && now - t.pulledAt <= keep.pulledWithinMs);
+        if (kept) continue;
+        report.tagsDeleted.push({ repository: repo, tag: t.tag });
+        if (!dryRun) await this.manifests.delete(repo, t.tag, { force: true });
       }
     }
     return report;

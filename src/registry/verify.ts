@@ -11,6 +11,7 @@ import type { BlobStore } from '../storage/blobstore.js';
 import type { MetadataIndex } from '../index/metadata.js';
 import type { KeyedMutex } from './locks.js';
 import type { ManifestService } from './manifests.js';
+import { allRepositories } from '../index/repositories.js';
 
 export interface Problem {
   kind: 'corrupt-blob' | 'missing-blob' | 'wrong-size' | 'stray-blob' | 'corrupt-manifest' | 'missing-manifest';
@@ -72,30 +73,28 @@ export class Verifier {
     if (repair) await this.index.deleteManifestBytes([...badManifests]);
     // 3. the index and the store agree, repository by repository
     const linked = new Set<string>();
-    for (let after: string | undefined, page: string[]; (page = await this.index.listRepositories({ after, limit: 1000 })).length > 0; after = page[page.length - 1]) {
-      for (const repo of page) {
-        await this.repoLocks.run(repo, async () => {
-          for (const link of await this.index.listBlobLinks(repo)) {
-            linked.add(link.digest);
-            const size = files.get(link.digest);
-            const kind = bad.has(link.digest) ? 'corrupt-blob' : size === undefined ? 'missing-blob' : size !== link.size ? 'wrong-size' : undefined;
-            if (!kind) continue;
-            if (kind !== 'corrupt-blob') report.problems.push({ kind, digest: link.digest, repository: repo });
-            if (repair) {
-              await this.index.unlinkBlob(repo, link.digest);
-              report.repaired++;
-            }
+    for await (const repo of allRepositories(this.index)) {
+      await this.repoLocks.run(repo, async () => {
+        for (const link of await this.index.listBlobLinks(repo)) {
+          linked.add(link.digest);
+          const size = files.get(link.digest);
+          const kind = bad.has(link.digest) ? 'corrupt-blob' : size === undefined ? 'missing-blob' : size !== link.size ? 'wrong-size' : undefined;
+          if (!kind) continue;
+          if (kind !== 'corrupt-blob') report.problems.push({ kind, digest: link.digest, repository: repo });
+          if (repair) {
+            await this.index.unlinkBlob(repo, link.digest);
+            report.repaired++;
           }
-          for (const r of await this.index.listManifests(repo)) {
-            const missing = !badManifests.has(r.digest) && (await this.index.manifestBytes(r.digest)) === undefined;
-            if (missing) report.problems.push({ kind: 'missing-manifest', digest: r.digest, repository: repo });
-            if ((missing || badManifests.has(r.digest)) && repair) {
-              await this.manifests.collect(repo, r.digest);
-              report.repaired++;
-            }
+        }
+        for (const r of await this.index.listManifests(repo)) {
+          const missing = !badManifests.has(r.digest) && (await this.index.manifestBytes(r.digest)) === undefined;
+          if (missing) report.problems.push({ kind: 'missing-manifest', digest: r.digest, repository: repo });
+          if ((missing || badManifests.has(r.digest)) && repair) {
+            await this.manifests.collect(repo, r.digest);
+            report.repaired++;
           }
-        });
-      }
+        }
+      });
     }
     // 4. files nothing links (garbage collection takes them once they are old enough)
     for (const digest of files.keys()) if (!linked.has(digest) && !bad.has(digest)) report.problems.push({ kind: 'stray-blob', digest });

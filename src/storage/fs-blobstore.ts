@@ -93,11 +93,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   fill(body: ByteSource, digest: Digest, size?: number): Promise<BlobFill> {
-    return FsFill.start(this.paths.newTemp(), this.paths.blob(digest), body, digest, size, {
-      dirs: this.dirs,
-      policy: this.policy,
-      syncEvery: this.syncEvery,
-    });
+    return FsFill.start({ tmp: this.paths.newTemp(), target: this.paths.blob(digest), body, digest, size, dirs: this.dirs, policy: this.policy, syncEvery: this.syncEvery });
   }
 
   async touch(d: Digest): Promise<boolean> {

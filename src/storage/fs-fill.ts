@@ -12,6 +12,19 @@ import { publish, unlinkQuiet, type DirMaker, type FsyncPolicy } from './fsync.j
 import { writeHashed } from './hashing-writer.js';
 import { checkDigest } from './checks.js';
 
+/** What one fill writes, from where, to where. */
+export interface FillJob {
+  /** The temp file the bytes go to while they arrive, and the blob's path once verified. */
+  tmp: string;
+  target: string;
+  body: ByteSource;
+  digest: Digest;
+  size: number | undefined;
+  dirs: DirMaker;
+  policy: FsyncPolicy;
+  syncEvery: number;
+}
+
 export class FsFill implements BlobFill {
   readonly done: Promise<{ size: number }>;
   private written = 0;
@@ -22,46 +35,26 @@ export class FsFill implements BlobFill {
 
   private constructor(
     private readonly fh: FileHandle,
-    tmp: string,
-    target: string,
-    body: ByteSource,
-    digest: Digest,
-    size: number | undefined,
-    opts: { dirs: DirMaker; policy: FsyncPolicy; syncEvery: number },
+    job: FillJob,
   ) {
-    this.done = this.run(tmp, target, body, digest, size, opts);
+    this.done = this.run(job);
     this.done.catch(() => undefined); // readers and the caller see the failure; never unhandled
   }
 
-  static async start(
-    tmp: string,
-    target: string,
-    body: ByteSource,
-    digest: Digest,
-    size: number | undefined,
-    opts: { dirs: DirMaker; policy: FsyncPolicy; syncEvery: number },
-  ): Promise<FsFill> {
-    const fh = await open(tmp, 'wx+');
-    return new FsFill(fh, tmp, target, body, digest, size, opts);
+  static async start(job: FillJob): Promise<FsFill> {
+    return new FsFill(await open(job.tmp, 'wx+'), job);
   }
 
-  private async run(
-    tmp: string,
-    target: string,
-    body: ByteSource,
-    digest: Digest,
-    size: number | undefined,
-    opts: { dirs: DirMaker; policy: FsyncPolicy; syncEvery: number },
-  ): Promise<{ size: number }> {
+  private async run({ tmp, target, body, digest, size, dirs, policy, syncEvery }: FillJob): Promise<{ size: number }> {
     const hash = newHash(digest.algorithm);
     try {
-      const n = await writeHashed(body, this.fh, 0, [hash], size, opts.syncEvery, (position) => {
+      const n = await writeHashed(body, this.fh, 0, [hash], size, syncEvery, (position) => {
         this.written = position;
         this.wake();
       });
       checkDigest(digestOf(digest.algorithm, hash), digest);
-      if (opts.policy.fsync) await this.fh.sync();
-      await publish(tmp, target, opts.dirs, opts.policy);
+      if (policy.fsync) await this.fh.sync();
+      await publish(tmp, target, dirs, policy);
       return { size: n };
     } catch (err) {
       this.failure = err;

@@ -56,6 +56,7 @@ export function blobRoutes(registry: Registry, pull?: PullThrough): V2Route {
   }
 
   return {
+    kind: 'blob',
     pattern: /^\/v2\/(.+)\/blobs\/([^/]+)$/,
     hasName: true,
     methods: {

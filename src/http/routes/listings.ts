@@ -37,9 +37,9 @@ export function listingRoutes(registry: Registry, urls: Urls): V2Route[] {
   }
 
   return [
-    { pattern: /^\/v2\/?$/, hasName: false, methods: { GET: { action: 'ping', handler: base }, HEAD: { action: 'ping', handler: base } } },
-    { pattern: /^\/v2\/_catalog$/, hasName: false, methods: { GET: { action: 'catalog', handler: catalog } } },
-    { pattern: /^\/v2\/(.+)\/tags\/list$/, hasName: true, methods: { GET: { action: 'pull', handler: tags } } },
-    { pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, hasName: true, methods: { GET: { action: 'pull', handler: referrers } } },
+    { kind: 'base', pattern: /^\/v2\/?$/, hasName: false, methods: { GET: { action: 'ping', handler: base }, HEAD: { action: 'ping', handler: base } } },
+    { kind: 'catalog', pattern: /^\/v2\/_catalog$/, hasName: false, methods: { GET: { action: 'catalog', handler: catalog } } },
+    { kind: 'tags', pattern: /^\/v2\/(.+)\/tags\/list$/, hasName: true, methods: { GET: { action: 'pull', handler: tags } } },
+    { kind: 'referrers', pattern: /^\/v2\/(.+)\/referrers\/([^/]+)$/, hasName: true, methods: { GET: { action: 'pull', handler: referrers } } },
   ];
 }

@@ -51,6 +51,7 @@ export function manifestRoutes(registry: Registry, urls: Urls, pull?: PullThroug
   }
 
   return {
+    kind: 'manifest',
     pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
     hasName: true,
     methods: {

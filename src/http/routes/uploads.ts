@@ -79,11 +79,13 @@ export function uploadRoutes(registry: Registry, urls: Urls): V2Route[] {
 
   return [
     {
+      kind: 'upload',
       pattern: /^\/v2\/(.+)\/blobs\/uploads\/?$/,
       hasName: true,
       methods: { POST: { action: 'push', handler: post } },
     },
     {
+      kind: 'upload',
       pattern: /^\/v2\/(.+)\/blobs\/uploads\/([^/]+)$/,
       hasName: true,
       methods: {

@@ -11,27 +11,71 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, parseListen, durationMs } from '../../../src/config/config.js';
 
 const DEPLOY = fileURLToPath(new URL('../../../deploy/', import.meta.url));
-type Obj = { kind: string; metadata: { name: string; namespace?: string }; [k: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The parts of the Kubernetes objects this test reads. */
+interface Obj {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
+type Labels = Record<string, string>;
+interface Probe {
+  httpGet: { path: string; port: string; scheme: string };
+}
+interface Container {
+  args: string[];
+  ports: { name: string; containerPort: number }[];
+  volumeMounts: { name: string; mountPath: string; subPath?: string }[];
+  resources: { requests: { cpu?: string; memory?: string } };
+  securityContext: { allowPrivilegeEscalation?: boolean };
+  livenessProbe: Probe;
+  readinessProbe: Probe;
+  startupProbe: Probe;
+}
+interface Volume {
+  name: string;
+  configMap?: { name: string };
+  secret?: { secretName: string };
+}
+interface StatefulSet {
+  spec: {
+    selector: { matchLabels: Labels };
+    volumeClaimTemplates: { metadata: { name: string } }[];
+    template: {
+      metadata: { labels: Labels };
+      spec: { containers: Container[]; volumes: Volume[]; securityContext: { runAsNonRoot?: boolean }; terminationGracePeriodSeconds: number };
+    };
+  };
+}
+interface Service {
+  spec: { type: string; selector: Labels; ports: { nodePort: number; targetPort: string }[] };
+}
+interface ConfigMap {
+  data: Record<string, string>;
+}
+interface Secret {
+  type?: string;
+  stringData: Record<string, string>;
+}
 
 const objects: Obj[] = readdirSync(join(DEPLOY, 'kubernetes'))
   .filter((f) => f.endsWith('.yaml'))
   .flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, 'kubernetes', f), 'utf8')).map((d) => d.toJS() as Obj))
   .filter(Boolean);
-const one = (kind: string, name?: string) => {
+function one<T>(kind: string, name?: string): Obj & T {
   const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   expect(found, `${kind} ${name ?? ''}`).toHaveLength(1);
-  return found[0]!;
-};
+  return found[0]! as Obj & T;
+}
 
 describe('deploy/kubernetes', () => {
-  const configMap = one('ConfigMap');
-  const text = configMap.data['berth.yaml'] as string;
+  const configMap = one<ConfigMap>('ConfigMap');
+  const text = configMap.data['berth.yaml']!;
   const config = parseConfig(text, 'configmap');
-  const sts = one('StatefulSet');
+  const sts = one<StatefulSet>('StatefulSet');
   const pod = sts.spec.template.spec;
-  const container = pod.containers[0];
-  const mounts = container.volumeMounts as { name: string; mountPath: string; subPath?: string }[];
-  const volume = (name: string) => (pod.volumes as { name: string; [k: string]: any }[]).find((v) => v.name === name); // eslint-disable-line @typescript-eslint/no-explicit-any
+  const container = pod.containers[0]!;
+  const mounts = container.volumeMounts;
+  const volume = (name: string) => pod.volumes.find((v) => v.name === name);
   /** The volume mounted at the directory holding `path`, and the file name within it. */
   const mountOf = (path: string) => {
     const m = mounts.find((x) => path === x.mountPath || path.startsWith(`${x.mountPath}/`));
@@ -50,34 +94,34 @@ describe('deploy/kubernetes', () => {
   });
 
   it('mounts the config where the args say, the data volume at storage.root, Secrets under the configured names', () => {
-    const args = container.args as string[];
+    const args = container.args;
     const cfgPath = args[args.indexOf('--config') + 1]!;
     const c = mountOf(cfgPath);
-    expect(volume(c.mount.name)!.configMap.name).toBe(configMap.metadata.name);
+    expect(volume(c.mount.name)!.configMap!.name).toBe(configMap.metadata.name);
     expect(c.file).toBe('berth.yaml');
-    expect(mountOf(config.storage.root).mount.name).toBe(sts.spec.volumeClaimTemplates[0].metadata.name);
+    expect(mountOf(config.storage.root).mount.name).toBe(sts.spec.volumeClaimTemplates[0]!.metadata.name);
     const h = mountOf(config.http.auth!.htpasswd!.path);
-    const htSecret = one('Secret', volume(h.mount.name)!.secret.secretName);
+    const htSecret = one<Secret>('Secret', volume(h.mount.name)!.secret!.secretName);
     expect(Object.keys(htSecret.stringData)).toContain(h.file);
-    const [user, hash] = (htSecret.stringData[h.file] as string).trim().split(':');
+    const [user, hash] = htSecret.stringData[h.file]!.trim().split(':');
     expect(user).toBe('admin');
     expect(bcrypt.compareSync('change-me', hash!)).toBe(true); // the documented placeholder
     expect(config.accessControl!.adminPolicy!.users).toContain(user);
     for (const file of [config.http.tls!.cert, config.http.tls!.key]) {
       const t = mountOf(file);
-      const tlsSecret = one('Secret', volume(t.mount.name)!.secret.secretName);
+      const tlsSecret = one<Secret>('Secret', volume(t.mount.name)!.secret!.secretName);
       expect(tlsSecret.type).toBe('kubernetes.io/tls');
       expect(Object.keys(tlsSecret.stringData)).toContain(t.file);
     }
   });
 
   it('exposes the listen port as NodePort 30003 and probes /livez, /readyz, /startupz on it', () => {
-    const port = container.ports[0];
+    const port = container.ports[0]!;
     expect(port.containerPort).toBe(parseListen(config.http.listen).port);
-    const svc = one('Service');
+    const svc = one<Service>('Service');
     expect(svc.spec.type).toBe('NodePort');
-    expect(svc.spec.ports[0].nodePort).toBe(30003);
-    expect(svc.spec.ports[0].targetPort).toBe(port.name);
+    expect(svc.spec.ports[0]!.nodePort).toBe(30003);
+    expect(svc.spec.ports[0]!.targetPort).toBe(port.name);
     expect(svc.spec.selector).toEqual(sts.spec.selector.matchLabels);
     expect(sts.spec.template.metadata.labels).toMatchObject(sts.spec.selector.matchLabels);
     const scheme = config.http.tls ? 'HTTPS' : 'HTTP';
