@@ -24,15 +24,22 @@ export const DEFAULT_LIMITS: Limits = { headerBytes: 16 * 1024, idleTimeoutMs: 6
 
 const PROBES = new Set(['/livez', '/readyz', '/startupz', '/metrics']);
 
-/** For Fastify's clientErrorHandler: a head over the limit gets the error envelope, then the socket closes. */
+/**
+ * For Fastify's clientErrorHandler: a head over the limit gets the error envelope, then the socket
+ * closes. As Fastify's own handler does, nothing is written once a response has gone out on the
+ * socket (a client still sending the body of a refused request must not get a second answer).
+ */
 export function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable) return void socket.destroy();
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const body = JSON.stringify({
-    errors: [{ code: tooLarge ? 'SIZE_INVALID' : 'UNSUPPORTED', message: tooLarge ? 'request headers are too large' : 'malformed request', detail: null }],
-  });
-  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable && socket.bytesWritten === 0) {
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({
+      errors: [{ code: tooLarge ? 'SIZE_INVALID' : 'UNSUPPORTED', message: tooLarge ? 'request headers are too large' : 'malformed request', detail: null }],
+    });
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.write(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(err);
 }
 
 /** Counts upload bodies in flight; refuses past the cap. */
