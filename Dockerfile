@@ -3,7 +3,7 @@
 # script CI runs without an engine (test/clients/image.test.ts).
 FROM node:24-bookworm-slim AS build
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json ./
+COPY package.json package-lock.json tsconfig.json tsconfig.web.json ./
 COPY src ./src
 COPY deploy/image/build.sh ./deploy/image/build.sh
 RUN sh deploy/image/build.sh /app

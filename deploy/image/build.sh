@@ -9,7 +9,7 @@ out=${1:?usage: build.sh OUT_DIR}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$src/package.json" "$src/package-lock.json" "$src/tsconfig.json" "$work/"
+cp "$src/package.json" "$src/package-lock.json" "$src/tsconfig.json" "$src/tsconfig.web.json" "$work/"
 cp -R "$src/src" "$work/src"
 cd "$work"
 # run from inside npm (npm test, npx), npm_config_local_prefix and friends would point npm at the caller's tree

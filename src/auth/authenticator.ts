@@ -9,6 +9,7 @@ import type { Htpasswd } from './htpasswd.js';
 import type { Principal } from './policy.js';
 import type { AccessEntry, TokenIssuer } from './tokens.js';
 import { LoginLimiter } from './limiter.js';
+import { PasswordCheck } from './passwords.js';
 
 export interface Caller {
   principal: Principal;
@@ -29,11 +30,15 @@ export interface Gate {
 }
 
 export class BasicGate implements Gate {
+  private readonly passwords: PasswordCheck;
+
   constructor(
-    private readonly users: Htpasswd,
+    users: Htpasswd,
     readonly realm: string,
-    private readonly limiter = new LoginLimiter(),
-  ) {}
+    limiter = new LoginLimiter(),
+  ) {
+    this.passwords = new PasswordCheck(users, limiter);
+  }
 
   unauthorized(message = 'authentication required'): RegistryError {
     return new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': `Basic realm="${quote(this.realm)}"` } });
@@ -42,12 +47,8 @@ export class BasicGate implements Gate {
   async identify(authorization: string | undefined, client?: string): Promise<Caller> {
     const creds = parseBasic(authorization);
     if (creds === undefined) return { principal: undefined, presented: false };
-    this.limiter.check(client, creds?.user);
-    if (creds === null || !(await this.users.verify(creds.user, creds.password))) {
-      await this.limiter.failed(client, creds?.user);
-      throw this.unauthorized('invalid username or password');
-    }
-    return { principal: creds.user, presented: true };
+    await this.passwords.check(creds?.user, creds?.password ?? '', client, (m) => this.unauthorized(m));
+    return { principal: creds!.user, presented: true };
   }
 }
 

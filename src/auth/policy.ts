@@ -100,6 +100,11 @@ export class AccessPolicy {
     return this.applies(this.config.adminPolicy, user);
   }
 
+  /** Whether anonymous callers may read anything at all (the web UI then lets them browse). */
+  anonymousMayRead(): boolean {
+    return this.patterns.some((p) => p.rules.anonymousPolicy?.includes('read'));
+  }
+
   allowed(user: Principal, repo: string, action: RepoAction): boolean {
     if (this.applies(this.config.adminPolicy, user) && this.config.adminPolicy!.actions.includes(action)) return true;
     const rule = this.ruleFor(repo)?.rules;

@@ -8,6 +8,7 @@ import { isValidName } from '../oci/names.js';
 import type { Htpasswd } from './htpasswd.js';
 import type { AccessPolicy, Principal, RepoAction } from './policy.js';
 import { LoginLimiter } from './limiter.js';
+import { PasswordCheck } from './passwords.js';
 import { parseScope, type AccessEntry, type TokenIssuer } from './tokens.js';
 
 export interface TokenResponse {
@@ -22,12 +23,16 @@ export interface TokenResponse {
 const FOR: Record<string, RepoAction[]> = { pull: ['read'], push: ['create', 'update'], delete: ['delete'] };
 
 export class TokenService {
+  private readonly passwords: PasswordCheck;
+
   constructor(
     readonly issuer: TokenIssuer,
     private readonly users: Htpasswd,
     private readonly policy: AccessPolicy,
-    private readonly limiter = new LoginLimiter(),
-  ) {}
+    limiter = new LoginLimiter(),
+  ) {
+    this.passwords = new PasswordCheck(users, limiter);
+  }
 
   get service(): string {
     return this.issuer.settings.service;
@@ -36,11 +41,7 @@ export class TokenService {
   /** undefined for anonymous; throws UNAUTHORIZED for wrong credentials. */
   async login(user: string | undefined, password: string | undefined, client?: string): Promise<Principal> {
     if (user === undefined) return undefined;
-    this.limiter.check(client, user);
-    if (!(await this.users.verify(user, password ?? ''))) {
-      await this.limiter.failed(client, user);
-      throw new RegistryError('UNAUTHORIZED', 'invalid username or password');
-    }
+    await this.passwords.check(user, password ?? '', client);
     return user;
   }
 

@@ -14,7 +14,12 @@ import { Htpasswd } from '../auth/htpasswd.js';
 import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 import { openMirror } from '../mirror/mirror.js';
-import { allRepositories } from '../index/repositories.js';
+import { StorageStatsCache } from '../registry/storage-stats.js';
+import { PasswordCheck } from '../auth/passwords.js';
+import { SessionStore } from '../auth/sessions.js';
+import { Browse } from '../ui/browse.js';
+import { UsageCache } from '../ui/usage.js';
+import { ImageDetails } from '../ui/image.js';
 import { Metrics } from '../http/metrics.js';
 import { readTls, watchTls } from './tls.js';
 import { DEFAULT_LIMITS as HTTP_LIMITS, type Limits } from '../http/limits.js';
@@ -28,7 +33,7 @@ import { BundleExporter } from '../bundles/exporter.js';
  * with `http.auth.token` Bearer tokens from /auth/token (signed by the configured key, or by one made
  * once under <root>/auth/).
  */
-export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; tokens?: TokenService }> {
+export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; tokens?: TokenService; passwords?: PasswordCheck }> {
   const path = config.http.auth?.htpasswd?.path;
   if (!path) return {};
   const users = new Htpasswd(path);
@@ -41,7 +46,8 @@ export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; 
   });
   const policy = new AccessPolicy(config.accessControl ? validateAccessControl(config.accessControl) : AUTHENTICATED_ONLY);
   const t = config.http.auth?.token;
-  if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter), policy } };
+  const passwords = new PasswordCheck(users, limiter);
+  if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter), policy }, passwords };
   const issuer = await TokenIssuer.open(t.key ?? new StorePaths(config.storage.root).tokenKey, t.key === undefined, {
     service: t.service ?? 'berth',
     issuer: t.issuer ?? 'berth',
@@ -49,7 +55,7 @@ export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; 
     refreshExpiresIn: 30 * 24 * 3600,
   });
   const realm = config.http.externalUrl ? `${config.http.externalUrl.replace(/\/+$/, '')}/auth/token` : undefined;
-  return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy, limiter) };
+  return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy, limiter), passwords };
 }
 
 /** http.limits with their defaults; `berth config check` runs it too. */
@@ -75,6 +81,7 @@ export async function serve(config: BerthConfig): Promise<void> {
       quotas: { maxRepositories: config.storage.maxRepositories, quotas: config.storage.quotas ?? [] },
     },
   });
+  const tls = config.http.tls;
   const health = {
     shuttingDown: false,
     // storage writable (a temp file written and removed) and the index readable
@@ -91,22 +98,22 @@ export async function serve(config: BerthConfig): Promise<void> {
     exporter: new BundleExporter(opened.registry, opened.blobs),
     ...(config.mirror?.prefix ? { defaultPrefix: config.mirror.prefix } : {}),
   };
-  const metrics = config.metrics.enabled
-    ? new Metrics({
+  const storageStats = new StorageStatsCache(opened.blobs, opened.index);
+  const metrics = config.metrics.enabled ? new Metrics({ registry: opened.registry, mirror: mirror?.pull, storage: storageStats.get }) : undefined;
+  const { auth, tokens, passwords } = await authFrom(config);
+  const sessions = config.ui.enabled && passwords ? new SessionStore(durationMs(config.ui.sessionTTL), (user) => passwords.users.has(user)) : undefined;
+  const ui = config.ui.enabled
+    ? {
         registry: opened.registry,
-        mirror: mirror?.pull,
-        async storage() {
-          const s = { blobs: 0, bytes: 0, repositories: 0 };
-          for await (const b of opened.blobs.list()) {
-            s.blobs++;
-            s.bytes += b.size;
-          }
-          for await (const _ of allRepositories(opened.index)) s.repositories++;
-          return s;
-        },
-      })
+        browse: new Browse(opened.index, opened.registry, new UsageCache(opened.index)),
+        image: new ImageDetails(opened.index, opened.registry),
+        ...(passwords ? { passwords } : {}),
+        storage: storageStats.get,
+        gcSchedule: { enabled: config.storage.gc.enabled, interval: String(config.storage.gc.interval), delay: String(config.storage.gc.delay) },
+        secureCookies: tls !== undefined,
+        ...(config.http.externalUrl ? { registryHost: new URL(config.http.externalUrl).host } : {}),
+      }
     : undefined;
-  const tls = config.http.tls;
   // log.audit: the audit trail in a file of its own (JSON lines, appended, synchronous writes)
   const auditLog = config.log.audit ? (pino({ base: { stream: 'audit' } }, pino.destination({ dest: config.log.audit, mkdir: true, sync: true })) as unknown as FastifyBaseLogger) : undefined;
   const app = await buildApp({
@@ -118,7 +125,10 @@ export async function serve(config: BerthConfig): Promise<void> {
     metrics,
     bundles,
     registry: opened.registry,
-    ...(await authFrom(config)),
+    auth,
+    tokens,
+    ui,
+    sessions,
     gcDelayMs: durationMs(config.storage.gc.delay),
     externalUrl: config.http.externalUrl,
     // JSON lines for log pipelines; readable lines when a person watches a terminal

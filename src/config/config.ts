@@ -49,6 +49,8 @@ export interface BerthConfig {
   mirror?: MirrorConfig;
   /** Prometheus metrics at /metrics (on by default). */
   metrics: { enabled: boolean };
+  /** The web UI at / and its API under /api/ (on by default); a login lasts sessionTTL (8h). */
+  ui: { enabled: boolean; sessionTTL: string | number };
   /** audit: a file the audit trail is appended to, instead of the access log's stream. */
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; audit?: string };
 }
@@ -77,6 +79,7 @@ export const DEFAULT_CONFIG: BerthConfig = {
   http: { listen: '0.0.0.0:5000' },
   storage: { root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' }, scrub: { enabled: false, interval: '168h' } },
   metrics: { enabled: true },
+  ui: { enabled: true, sessionTTL: '8h' },
   log: { level: 'info' },
 };
 
@@ -127,6 +130,7 @@ const SHAPE: Shape = {
     },
   },
   metrics: { enabled: 'boolean' },
+  ui: { enabled: 'boolean', sessionTTL: 'duration' },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], audit: 'string' },
 };
 

@@ -20,6 +20,8 @@ import { listingRoutes } from './routes/listings.js';
 import type { Mirror } from '../mirror/mirror.js';
 import { bundleRoutes, type Bundles } from './routes/bundles.js';
 import { routeOf, type Metrics } from './metrics.js';
+import { uiRoutes, type UiDeps } from '../ui/ui.js';
+import type { SessionStore } from '../auth/sessions.js';
 import { DEFAULT_LIMITS, UploadSlots, clientError, registerRateLimit, type Limits } from './limits.js';
 
 export interface AppDeps {
@@ -47,6 +49,10 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Content bundles: /api/bundles and the CLI's /_berth/ endpoints (issue 7). */
   bundles?: Bundles;
+  /** The web UI at / and its API under /api/ (issue 9); absent, neither exists. */
+  ui?: UiDeps;
+  /** The UI's login sessions (with auth and the UI on); /api/ endpoints accept their cookie. */
+  sessions?: SessionStore;
 }
 
 /** One access-log line per request, when it completes (instead of Fastify's two). */
@@ -122,7 +128,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   if (deps.tokens) await tokenRoutes(app, deps.tokens);
   await adminRoutes(app, deps.registry, deps.gcDelayMs ?? 3_600_000);
-  if (deps.bundles) await bundleRoutes(app, deps.bundles, deps.auth);
+  const apiAuth = { ...(deps.auth ? { auth: deps.auth } : {}), ...(deps.sessions ? { sessions: deps.sessions } : {}) };
+  if (deps.bundles) await bundleRoutes(app, deps.bundles, apiAuth);
+  if (deps.ui) await uiRoutes(app, deps.ui, apiAuth);
   if (deps.metrics) await deps.metrics.routes(app);
   await healthRoutes(app, deps.health ?? { shuttingDown: false, check: async () => undefined });
 

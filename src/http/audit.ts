@@ -28,6 +28,12 @@ export function auditLine(request: FastifyRequest, reply: FastifyReply): AuditLi
   const path = rawPath(request);
   const base = { audit: true as const, client: request.ip, user: principals.get(request.raw) };
   if (status === 401 && request.headers.authorization !== undefined) return { ...base, event: 'login-failed' };
+  if (path === '/api/session' && request.method === 'POST' && status === 401) return { ...base, event: 'login-failed' };
+  if (path === '/api/image' && request.method === 'DELETE' && status === 202) {
+    // the web UI's delete: the same event as DELETE /v2/<name>/manifests/<reference>
+    const q = new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '');
+    return { ...base, event: 'delete', repository: q.get('repository') ?? '', reference: q.get('reference') ?? '' };
+  }
   const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
   if (!m) return undefined;
   const where = { repository: m[1]!, reference: decodeURIComponent(m[3]!) };

@@ -4,7 +4,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
-import type { Gate } from '../auth/authenticator.js';
+import type { Caller, Gate } from '../auth/authenticator.js';
 import type { AccessPolicy, RepoAction } from '../auth/policy.js';
 import type { Registry } from '../registry/registry.js';
 import { isValidTag } from '../oci/names.js';
@@ -37,6 +37,18 @@ async function needed(action: Action, ctx: RouteContext, registry: Registry): Pr
   }
 }
 
+/**
+ * Whether `caller` may do `need` on `repo`: the policy allows it and, for a bearer token, the token
+ * grants it too. The web UI's API asks the same question.
+ */
+export function permits(auth: AuthDeps, caller: Caller, repo: string, need: RepoAction): boolean {
+  const verb = dockerAction(need);
+  const tokenGrants =
+    caller.grants === undefined ||
+    caller.grants.some((e) => e.type === 'repository' && e.name === repo && (e.actions.includes(verb) || e.actions.includes('*')));
+  return tokenGrants && auth.policy.allowed(caller.principal, repo, need);
+}
+
 export async function authorize(auth: AuthDeps, registry: Registry, request: FastifyRequest, action: Action, ctx: RouteContext): Promise<Access> {
   let caller;
   try {
@@ -56,10 +68,7 @@ export async function authorize(auth: AuthDeps, registry: Registry, request: Fas
   }
   const need = await needed(action, ctx, registry);
   const verb = dockerAction(need);
-  const tokenGrants =
-    caller.grants === undefined ||
-    caller.grants.some((e) => e.type === 'repository' && e.name === ctx.name && (e.actions.includes(verb) || e.actions.includes('*')));
-  if (tokenGrants && auth.policy.allowed(principal, ctx.name, need)) return access;
+  if (permits(auth, caller, ctx.name, need)) return access;
   const scope = `repository:${ctx.name}:${verb === 'push' ? 'pull,push' : verb}`;
   if (!caller.presented) throw auth.gate.unauthorized('authentication required', scope, request.headers.host);
   throw new RegistryError('DENIED', `${need} on ${ctx.name} is not granted to ${principal ?? 'anonymous'}`);

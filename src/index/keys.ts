@@ -23,6 +23,7 @@ export const keys = {
   repoPrefix: () => `R${SEP}`,
   blobLink: (repo: string, digest: string) => `B${SEP}${repo}${SEP}${digest}`,
   blobLinkPrefix: (repo: string) => `B${SEP}${repo}${SEP}`,
+  allBlobLinksPrefix: () => `B${SEP}`,
   blobRepo: (digest: string, repo: string) => `b${SEP}${digest}${SEP}${repo}`,
   blobRepoPrefix: (digest: string) => `b${SEP}${digest}${SEP}`,
   manifestBytes: (digest: string) => `D${SEP}${digest}`,
@@ -65,6 +66,13 @@ export function firstPart(key: string, prefix: string): string {
   const rest = key.slice(prefix.length);
   const i = rest.indexOf(SEP);
   return i < 0 ? rest : rest.slice(0, i);
+}
+
+/** The two parts of a key after its prefix (the repository and digest of a B key). */
+export function twoParts(key: string, prefix: string): [string, string] {
+  const rest = key.slice(prefix.length);
+  const i = rest.indexOf(SEP);
+  return [rest.slice(0, i), rest.slice(i + 1)];
 }
 
 /** The part of a key after its prefix. */

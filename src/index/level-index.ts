@@ -1,7 +1,7 @@
 /** The LevelDB MetadataIndex. Key schema: keys.ts. */
 import { Level } from 'level';
 import type { Descriptor } from '../oci/manifest.js';
-import { END, firstPart, keys, lastPart, suffix, tagFromSortKey, tagSortKey } from './keys.js';
+import { END, firstPart, keys, lastPart, suffix, tagFromSortKey, tagSortKey, twoParts } from './keys.js';
 import { GroupCommit } from './group-commit.js';
 import type { ManifestRecord, MetadataIndex, Page, UploadRecord } from './metadata.js';
 
@@ -105,6 +105,14 @@ export class LevelIndex implements MetadataIndex {
     return out;
   }
 
+  async *allBlobLinks(): AsyncIterable<{ repo: string; digest: string; size: number }> {
+    const prefix = keys.allBlobLinksPrefix();
+    for await (const [k, v] of this.db.iterator({ gte: prefix, lt: prefix + END })) {
+      const [repo, digest] = twoParts(k, prefix);
+      yield { repo, digest, size: (JSON.parse(v.toString('utf8')) as { size: number }).size };
+    }
+  }
+
   reposWithBlob(digest: string, limit: number): Promise<string[]> {
     return this.scanKeys(keys.blobRepoPrefix(digest), { limit });
   }
@@ -147,6 +155,10 @@ export class LevelIndex implements MetadataIndex {
     }
     await this.commit(ops);
     return tags;
+  }
+
+  tagsOf(repo: string, digest: string): Promise<string[]> {
+    return this.scanKeys(keys.tagOfPrefix(repo, digest), { limit: Infinity });
   }
 
   async listReferrers(repo: string, subject: string): Promise<Descriptor[]> {

@@ -53,6 +53,8 @@ export interface BlobLinkIndex {
   /** Links a blob; `endUpload` also ends that upload session in the same atomic write. */
   linkBlob(repo: string, digest: string, size: number, endUpload?: string): Promise<void>;
   unlinkBlob(repo: string, digest: string): Promise<boolean>;
+  /** Every link of every repository, in key order (a usage report's one scan). */
+  allBlobLinks(): AsyncIterable<{ repo: string; digest: string; size: number }>;
   /** Repositories that link `digest`, in lexical order. */
   reposWithBlob(digest: string, limit: number): Promise<string[]>;
 }
@@ -86,6 +88,8 @@ export interface TagIndex {
   tag(repo: string, tag: string): Promise<string | undefined>;
   listTags(repo: string, page: Page): Promise<string[]>;
   deleteTag(repo: string, tag: string): Promise<boolean>;
+  /** The tags that point at `digest`. */
+  tagsOf(repo: string, digest: string): Promise<string[]>;
 }
 
 export interface UploadIndex {

@@ -27,6 +27,8 @@ export interface GcReport {
   bytesReclaimed: number;
   manifestBytesDeleted: number;
   dryRun: boolean;
+  /** When the run started (ms since the epoch) and how long it took. */
+  startedAt: number;
   ms: number;
 }
 
@@ -68,6 +70,10 @@ export class GarbageCollector {
     private readonly sweep: SweepLock,
   ) {}
 
+  get isRunning(): boolean {
+    return this.running !== undefined;
+  }
+
   /** One run at a time: a second call while one runs gets the same result. */
   run(opts: GcOptions): Promise<GcReport> {
     this.running ??= this.collect(opts).finally(() => (this.running = undefined));
@@ -80,7 +86,7 @@ export class GarbageCollector {
     const wouldUnlink = new Map<string, Set<string>>();
     const cutoff = started - opts.delayMs;
     const report: GcReport = {
-      repositories: 0, manifestsDeleted: 0, linksRemoved: 0, blobsDeleted: 0, bytesReclaimed: 0, manifestBytesDeleted: 0, dryRun: opts.dryRun, ms: 0,
+      repositories: 0, manifestsDeleted: 0, linksRemoved: 0, blobsDeleted: 0, bytesReclaimed: 0, manifestBytesDeleted: 0, dryRun: opts.dryRun, startedAt: started, ms: 0,
     };
     for await (const repo of allRepositories(this.index)) {
       report.repositories++;

@@ -66,6 +66,26 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
       await ix.close();
     });
 
+    it('names the tags of a manifest, and walks every blob link of every repository', async () => {
+      const ix = await make();
+      await ix.putManifest('r', rec(1), B, undefined, 'v1');
+      await ix.putManifest('r', rec(1), B, undefined, 'latest');
+      await ix.putManifest('r', rec(2), B, undefined, 'v2');
+      expect((await ix.tagsOf('r', dig(1))).sort()).toEqual(['latest', 'v1']);
+      expect(await ix.tagsOf('r', dig(3))).toEqual([]);
+      await ix.linkBlob('a/b', dig(5), 50);
+      await ix.linkBlob('a', dig(5), 50);
+      await ix.linkBlob('a', dig(6), 60);
+      const links = [];
+      for await (const l of ix.allBlobLinks()) links.push(l);
+      expect(links).toEqual([
+        { repo: 'a', digest: dig(5), size: 50 },
+        { repo: 'a', digest: dig(6), size: 60 },
+        { repo: 'a/b', digest: dig(5), size: 50 },
+      ]);
+      await ix.close();
+    });
+
     it('orders tags case-insensitively (spec "Listing Tags") and pages by the same order', async () => {
       const ix = await make();
       for (const t of ['b', 'A', 'a', 'C', '_z', '1']) await ix.putManifest('r', rec(3), B, undefined, t);

@@ -1,7 +1,7 @@
 /**
  * Content bundles over HTTP (issue 7):
  * - POST /api/bundles: a multipart upload (one file part), streamed into the importer, for
- *   administrators (adminPolicy; anyone when auth is off);
+ *   administrators (adminPolicy; anyone when auth is off), by Authorization header or UI session;
  * - POST /_berth/bundles and GET /_berth/export?image=...: what `berth import` / `berth export` use
  *   when a running berth holds the data root; loopback callers only, like /_berth/gc.
  */
@@ -10,9 +10,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../oci/errors.js';
 import type { BundleImporter, ImportOptions } from '../../bundles/importer.js';
 import type { BundleExporter } from '../../bundles/exporter.js';
-import type { AuthDeps } from '../authorize.js';
+import { requireAdmin, type ApiAuth } from '../api-caller.js';
 import { sendError } from '../errors.js';
-import { header, query } from '../request.js';
+import { query } from '../request.js';
 import { loopbackOnly } from './admin.js';
 
 export interface Bundles {
@@ -37,14 +37,7 @@ async function discard(body: AsyncIterable<Buffer>, limit: number): Promise<void
   for await (const c of body) if ((n += c.length) > limit) return;
 }
 
-async function requireAdmin(auth: AuthDeps | undefined, request: FastifyRequest): Promise<void> {
-  if (!auth) return;
-  const caller = await auth.gate.identify(header(request, 'authorization'), request.ip);
-  if (!caller.presented) throw auth.gate.unauthorized('authentication required', undefined, request.headers.host);
-  if (!auth.policy.isAdmin(caller.principal)) throw new RegistryError('DENIED', `${caller.principal ?? 'anonymous'} is not an administrator`);
-}
-
-export async function bundleRoutes(app: FastifyInstance, bundles: Bundles, auth: AuthDeps | undefined): Promise<void> {
+export async function bundleRoutes(app: FastifyInstance, bundles: Bundles, auth: ApiAuth): Promise<void> {
   await app.register(async (scope) => {
     scope.setErrorHandler((err, request, reply) => sendError(request, reply, err));
     await scope.register(multipart, { limits: { files: 1, fields: 10, fileSize: Number.MAX_SAFE_INTEGER } });
