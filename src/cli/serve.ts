@@ -17,9 +17,7 @@ import { openMirror } from '../mirror/mirror.js';
 import { StorageStatsCache } from '../registry/storage-stats.js';
 import { PasswordCheck } from '../auth/passwords.js';
 import { SessionStore } from '../auth/sessions.js';
-import { Browse } from '../ui/browse.js';
-import { UsageCache } from '../ui/usage.js';
-import { ImageDetails } from '../ui/image.js';
+import { createUi } from '../ui/ui.js';
 import { Metrics } from '../http/metrics.js';
 import { readTls, watchTls } from './tls.js';
 import { DEFAULT_LIMITS as HTTP_LIMITS, type Limits } from '../http/limits.js';
@@ -103,16 +101,13 @@ export async function serve(config: BerthConfig): Promise<void> {
   const { auth, tokens, passwords } = await authFrom(config);
   const sessions = config.ui.enabled && passwords ? new SessionStore(durationMs(config.ui.sessionTTL), (user) => passwords.users.has(user)) : undefined;
   const ui = config.ui.enabled
-    ? {
-        registry: opened.registry,
-        browse: new Browse(opened.index, opened.registry, new UsageCache(opened.index)),
-        image: new ImageDetails(opened.index, opened.registry),
+    ? createUi(opened.index, opened.registry, {
         ...(passwords ? { passwords } : {}),
         storage: storageStats.get,
         gcSchedule: { enabled: config.storage.gc.enabled, interval: String(config.storage.gc.interval), delay: String(config.storage.gc.delay) },
         secureCookies: tls !== undefined,
         ...(config.http.externalUrl ? { registryHost: new URL(config.http.externalUrl).host } : {}),
-      }
+      })
     : undefined;
   // log.audit: the audit trail in a file of its own (JSON lines, appended, synchronous writes)
   const auditLog = config.log.audit ? (pino({ base: { stream: 'audit' } }, pino.destination({ dest: config.log.audit, mkdir: true, sync: true })) as unknown as FastifyBaseLogger) : undefined;

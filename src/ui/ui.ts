@@ -8,8 +8,10 @@ import type { Registry } from '../registry/registry.js';
 import type { StorageStats } from '../registry/storage-stats.js';
 import type { PasswordCheck } from '../auth/passwords.js';
 import type { ApiAuth } from '../http/api-caller.js';
-import type { Browse } from './browse.js';
-import type { ImageDetails } from './image.js';
+import type { MetadataIndex } from '../index/metadata.js';
+import { Browse } from './browse.js';
+import { ImageDetails } from './image.js';
+import { UsageCache } from './usage.js';
 import { apiRoutes } from './api.js';
 import { DEFAULT_PUBLIC_DIR, staticRoutes } from './static.js';
 
@@ -29,6 +31,11 @@ export interface UiDeps {
   registryHost?: string;
   /** Where the built pages are (dist/ui/public by default). */
   publicDir?: string;
+}
+
+/** The UI's services over the registry and its index; the rest of UiDeps comes from configuration. */
+export function createUi(index: MetadataIndex, registry: Registry, rest: Omit<UiDeps, 'registry' | 'browse' | 'image'>): UiDeps {
+  return { registry, browse: new Browse(index, registry, new UsageCache(index)), image: new ImageDetails(index, registry), ...rest };
 }
 
 export async function uiRoutes(app: FastifyInstance, ui: UiDeps, auth: ApiAuth): Promise<void> {
