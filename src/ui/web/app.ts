@@ -32,7 +32,8 @@ function renderNav(): void {
   for (const a of nav.querySelectorAll('a')) if (a.getAttribute('href') === here) a.setAttribute('aria-current', 'page');
 }
 
-async function route(): Promise<void> {
+/** `focus`: after an in-page navigation the new heading takes the focus; a fresh load leaves it at the top. */
+async function route(focus = true): Promise<void> {
   const hash = location.hash || '#/';
   const [path, query] = hash.slice(1).split('?', 2) as [string, string | undefined];
   const params = new URLSearchParams(query ?? '');
@@ -75,10 +76,10 @@ async function route(): Promise<void> {
     main.removeAttribute('aria-busy');
   }
   // keyboard and screen reader users land on the new page's heading
-  (document.getElementById('page-title') as HTMLElement | null)?.focus({ preventScroll: true });
+  if (focus) (document.getElementById('page-title') as HTMLElement | null)?.focus({ preventScroll: true });
 }
 
 window.addEventListener('hashchange', () => void route());
 loadSession()
   .catch(() => undefined)
-  .then(() => route());
+  .then(() => route(false));
