@@ -37,6 +37,8 @@ export async function loginPage(main: HTMLElement, params: URLSearchParams, refr
   if (session.anonymousRead) main.append(h('p', { class: 'hint' }, 'Some repositories can be browsed without logging in: ', h('a', { href: '#/' }, 'browse them'), '.'));
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 interface ImportReport {
   images: { repository: string; tag?: string; digest: string }[];
   blobs: number;
@@ -89,7 +91,7 @@ export async function uploadPage(main: HTMLElement): Promise<void> {
       bar.value = 100;
       label.textContent = `Imported in ${report.ms} ms`;
       result.replaceChildren(
-        notice(`${report.images.length} image${report.images.length === 1 ? '' : 's'} imported (${report.blobs} blobs, ${report.manifests} manifests).`),
+        notice(`${plural(report.images.length, 'image')} imported (${plural(report.blobs, 'blob')}, ${plural(report.manifests, 'manifest')}).`),
         h(
           'ul',
           { class: 'imported' },
