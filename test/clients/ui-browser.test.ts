@@ -109,7 +109,7 @@ describe('web UI in headless Chromium', () => {
     expect(await row.locator('td').nth(1).textContent()).toBe('2');
     await shot(page, '02-projects');
     // the session cookie is HttpOnly: page scripts cannot read it
-    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(await page.evaluate('document.cookie')).toBe('');
   });
 
   it('finds the image skopeo pushed by searching the project', async () => {
@@ -147,7 +147,7 @@ describe('web UI in headless Chromium', () => {
     expect(await page.locator('.copy-field', { hasText: 'Pull by digest' }).locator('input').inputValue()).toBe(`${berth.host}/${REPO}@${image.digest}`);
     await byTag.locator('button').click();
     await page.waitForSelector('.copy-status:text("Copied")');
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${berth.host}/${REPO}:1.4.2`);
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(`${berth.host}/${REPO}:1.4.2`);
     await shot(page, '05-image');
   });
 
@@ -165,7 +165,7 @@ describe('web UI in headless Chromium', () => {
     await page.focus('button[aria-label="Delete tag old"]');
     await page.keyboard.press('Enter');
     await page.waitForSelector('dialog[open]');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Cancel');
     await page.keyboard.press('Escape');
     await page.waitForSelector('dialog', { state: 'detached' });
     expect((await v2(`${REPO}/manifests/old`)).status).toBe(200);
@@ -227,9 +227,9 @@ describe('web UI in headless Chromium', () => {
     expect(await page.locator('button.danger').count()).toBe(0);
     // even a hand-made request with the reader's session and CSRF token is refused
     const status = await page.evaluate(async (repo) => {
-      const s = await (await fetch('/api/session')).json();
+      const s = (await (await fetch('/api/session')).json()) as { csrf: string };
       const r = await fetch(`/api/image?repository=${encodeURIComponent(repo)}&reference=1.4.2`, { method: 'DELETE', headers: { 'x-berth-csrf': s.csrf } });
-      return [r.status, (await r.json()).errors[0].code];
+      return [r.status, ((await r.json()) as { errors: { code: string }[] }).errors[0]!.code];
     }, REPO);
     expect(status).toEqual([403, 'DENIED']);
     expect((await v2(`${REPO}/manifests/1.4.2`, READER)).status).toBe(200);
@@ -240,17 +240,17 @@ describe('web UI in headless Chromium', () => {
     await page.goto(`${berth.url}/#/image?repository=${REPO}&reference=1.4.2`);
     await page.waitForSelector('#layers-title');
     // nothing wider than the screen but the boxes that scroll on purpose
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(page, '12-narrow-image');
     await page.goto(`${berth.url}/#/`);
     await page.reload(); // a fresh load: the focus starts at the top of the document
     await page.waitForSelector('h1:text-is("Projects")');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await page.keyboard.press('Enter');
     await page.keyboard.press('Tab'); // past the skip link, the first stop is in the page itself
-    expect(await page.evaluate(() => document.activeElement?.closest('main') !== null)).toBe(true);
+    expect(await page.evaluate("document.activeElement?.closest('main') !== null")).toBe(true);
     await shot(page, '13-narrow-projects');
     expect(errors).toEqual([]);
     // the UI's delete is in berth's access log like any request

@@ -12,12 +12,10 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 async function tarOf(files: Record<string, Buffer>): Promise<Buffer> {
   const p = pack();
-  const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => p.on('end', r));
   for (const [name, body] of Object.entries(files)) p.entry({ name, mtime: new Date(0), uid: 0, gid: 0 }, body);
   p.finalize();
-  await done;
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
 

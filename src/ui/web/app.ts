@@ -80,6 +80,11 @@ async function route(focus = true): Promise<void> {
 }
 
 window.addEventListener('hashchange', () => void route());
+// The skip link must not change the hash (that is the router's): it moves the focus itself.
+document.querySelector('a.skip')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  main.focus();
+});
 loadSession()
   .catch(() => undefined)
   .then(() => route(false));
