@@ -253,7 +253,15 @@ describe('web UI in headless Chromium', () => {
     expect(await page.evaluate("document.activeElement?.closest('main') !== null")).toBe(true);
     await shot(page, '13-narrow-projects');
     expect(errors).toEqual([]);
-    // the UI's delete is in berth's access log like any request
+    // the UI's delete and the failed login are in the audit trail, with who did them
+    const audit = berth
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('"audit":true'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(audit).toContainEqual(expect.objectContaining({ event: 'delete', user: 'admin', repository: REPO, reference: 'old' }));
+    expect(audit).toContainEqual(expect.objectContaining({ event: 'login-failed', user: 'admin' }));
+    // and in the access log like any request
     expect(berth.log()).toMatch(/"url":"\/api\/image\?repository=spectro-images%2Fedge-agent&reference=old","status":202/);
   });
 });

@@ -14,7 +14,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { openRegistry, type OpenRegistry } from '../../src/open.js';
-import { BasicGate } from '../../src/auth/authenticator.js';
+import { BasicGate, BearerGate } from '../../src/auth/authenticator.js';
+import { TokenIssuer } from '../../src/auth/tokens.js';
+import { TokenService } from '../../src/auth/token-service.js';
 import { Htpasswd } from '../../src/auth/htpasswd.js';
 import { AccessPolicy, type AccessControlConfig } from '../../src/auth/policy.js';
 import { PasswordCheck } from '../../src/auth/passwords.js';
@@ -47,7 +49,7 @@ afterEach(async () => {
   while (open.length) await open.pop()!.close();
 });
 
-async function start(opts: { access?: AccessControlConfig; auth?: boolean; ui?: boolean; sessionTtlMs?: number; deleteEnabled?: boolean } = {}): Promise<Ui> {
+async function start(opts: { access?: AccessControlConfig; auth?: boolean; ui?: boolean; sessionTtlMs?: number; deleteEnabled?: boolean; token?: boolean } = {}): Promise<Ui> {
   const root = await mkdtemp(join(tmpdir(), 'berth-ui-'));
   const opened = await openRegistry({ root, fsync: false, registry: { deleteEnabled: opts.deleteEnabled ?? true } });
   const htpasswd = join(root, 'htpasswd');
@@ -77,9 +79,12 @@ async function start(opts: { access?: AccessControlConfig; auth?: boolean; ui?: 
           secureCookies: false,
           publicDir: PUBLIC_DIR,
         });
+  const issuer = opts.token ? await TokenIssuer.open(join(root, 'token.key'), true, { service: 'berth-test', issuer: 'berth-test', expiresIn: 300, refreshExpiresIn: 3600 }) : undefined;
+  const gate = issuer ? new BearerGate(issuer, undefined) : new BasicGate(passwords.users, 'berth-test', limiter);
   const app = await buildApp({
     registry: opened.registry,
-    ...(auth ? { auth: { gate: new BasicGate(passwords.users, 'berth-test', limiter), policy }, sessions } : {}),
+    ...(auth ? { auth: { gate, policy }, sessions } : {}),
+    ...(issuer ? { tokens: new TokenService(issuer, passwords.users, policy, limiter) } : {}),
     ...(ui ? { ui } : {}),
     bundles: { importer: new BundleImporter(opened.registry, opened.blobs, new StorePaths(root)), exporter: new BundleExporter(opened.registry, opened.blobs) },
   });
@@ -148,6 +153,29 @@ describe('web UI API: permissions as the registry decides them', () => {
     const ok = await ui.as('alice')('DELETE', '/api/image?repository=team-a/app&reference=v1');
     expect(ok.status).toBe(202);
     expect((await ui.as('alice')('GET', '/v2/team-a/app/manifests/v1')).status).toBe(404);
+  });
+
+  it('in token mode a bearer token is held to its grants, as on /v2/; the UI login works the same', async () => {
+    const ui = await start({ token: true });
+    const token = async (user: string, scope: string) => {
+      const r = await ui.request('GET', `/auth/token?service=berth-test&scope=${encodeURIComponent(scope)}`, { headers: { authorization: basic(user, `${user}-pw`) } });
+      expect(r.status).toBe(200);
+      return { authorization: `Bearer ${r.json<{ token: string }>().token}` };
+    };
+    const all = await token('admin', 'repository:team-a/app:*');
+    const withAll: Requester = (m, u, o = {}) => ui.request(m, u, { ...o, headers: { ...o.headers, ...all } });
+    await pushImage(withAll, 'team-a/app', 'v1');
+    await pushImage(withAll, 'team-a/app', 'v2');
+    const pullOnly = await token('admin', 'repository:team-a/app:pull');
+    expect((await ui.request('GET', '/api/tags?repository=team-a/app', { headers: pullOnly })).json()).toMatchObject({ total: 2, canDelete: false });
+    expect((await ui.request('DELETE', '/api/image?repository=team-a/app&reference=v1', { headers: pullOnly })).status).toBe(403);
+    // a token for another repository reads nothing here
+    const other = await token('admin', 'repository:team-b/x:pull');
+    expect((await ui.request('GET', '/api/tags?repository=team-a/app', { headers: other })).status).toBe(403);
+    expect((await ui.request('GET', '/api/tags?repository=team-a/app', { headers: all })).json()).toMatchObject({ canDelete: true });
+    const { cookie, csrf } = await login(ui, 'admin');
+    expect((await ui.request('DELETE', '/api/image?repository=team-a/app&reference=v1', { headers: { cookie, 'x-berth-csrf': csrf } })).status).toBe(202);
+    expect((await ui.request('GET', '/v2/team-a/app/tags/list', { headers: all })).json()).toEqual({ name: 'team-a/app', tags: ['v2'] });
   });
 
   it('without anonymousPolicy read anywhere, anonymous browsing is refused with 401', async () => {
