@@ -40,6 +40,11 @@ export class ManifestService {
     return new RegistryError('MANIFEST_UNKNOWN', `manifest unknown: ${ref.slice(0, 140)}`);
   }
 
+  /** Grows with every manifest or tag change (push, delete, collection): lets readers of summaries tell they are stale. */
+  changes(): number {
+    return this.cache.version();
+  }
+
   async hasTag(repo: string, tag: string): Promise<boolean> {
     return this.cache.tag(repo, tag) !== undefined || (await this.index.tag(repo, tag)) !== undefined;
   }

@@ -35,7 +35,7 @@ export interface UiDeps {
 
 /** The UI's services over the registry and its index; the rest of UiDeps comes from configuration. */
 export function createUi(index: MetadataIndex, registry: Registry, rest: Omit<UiDeps, 'registry' | 'browse' | 'image'>): UiDeps {
-  return { registry, browse: new Browse(index, registry, new UsageCache(index)), image: new ImageDetails(index, registry), ...rest };
+  return { registry, browse: new Browse(index, registry, new UsageCache(index, () => registry.manifests.changes())), image: new ImageDetails(index, registry), ...rest };
 }
 
 export async function uiRoutes(app: FastifyInstance, ui: UiDeps, auth: ApiAuth): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * Bytes per repository for the projects page: one scan of every blob link, kept for a few seconds
- * (a scan of 50,000 links takes ~130 ms here), and shared by concurrent requests. A project's size
- * counts each blob once, however many of its repositories link it.
+ * Bytes per repository for the projects page: one scan of every blob link (50,000 links take ~130 ms
+ * here), shared by concurrent requests and kept until a manifest or tag changes (a push, delete or
+ * collection: `changes()`), or for `ttlMs` at most, since blob uploads alone do not count as changes.
+ * A project's size counts each blob once, however many of its repositories link it.
  */
 import type { BlobLinkIndex } from '../index/metadata.js';
 
@@ -9,6 +10,8 @@ export interface UsageSnapshot {
   /** repository -> its links (digest, size) */
   links: Map<string, { digest: string; size: number }[]>;
   computedAt: number;
+  /** changes() when the scan started */
+  version: number;
 }
 
 export class UsageCache {
@@ -17,23 +20,26 @@ export class UsageCache {
 
   constructor(
     private readonly index: Pick<BlobLinkIndex, 'allBlobLinks'>,
-    private readonly ttlMs = 5_000,
+    private readonly changes: () => number,
+    private readonly ttlMs = 60_000,
   ) {}
 
   get(now = Date.now()): Promise<UsageSnapshot> {
-    if (this.snapshot && now - this.snapshot.computedAt < this.ttlMs) return Promise.resolve(this.snapshot);
+    const s = this.snapshot;
+    if (s && s.version === this.changes() && now - s.computedAt < this.ttlMs) return Promise.resolve(s);
     this.building ??= this.build().finally(() => (this.building = undefined));
     return this.building;
   }
 
   private async build(): Promise<UsageSnapshot> {
+    const version = this.changes();
     const links = new Map<string, { digest: string; size: number }[]>();
     for await (const l of this.index.allBlobLinks()) {
       let list = links.get(l.repo);
       if (!list) links.set(l.repo, (list = []));
       list.push({ digest: l.digest, size: l.size });
     }
-    this.snapshot = { links, computedAt: Date.now() };
+    this.snapshot = { links, computedAt: Date.now(), version };
     return this.snapshot;
   }
 }

@@ -196,6 +196,8 @@ describe('web UI in headless Chromium', () => {
     await page.goto(`${berth.url}/#/`);
     await page.waitForSelector('tbody tr');
     expect(await page.locator('tbody tr td:first-child').allTextContents()).toEqual(['quay.io', 'spectro-images']);
+    // the projects page was seen before the upload: its sizes follow the change at once
+    expect(await page.locator('tbody tr', { hasText: 'quay.io' }).locator('td').nth(2).textContent()).toMatch(/^\d+(\.\d+)? KiB$/);
     expect((await v2('quay.io/edge/bundled/manifests/v3')).status).toBe(200);
   });
 

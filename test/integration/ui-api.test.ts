@@ -133,6 +133,9 @@ describe('web UI API: permissions as the registry decides them', () => {
     const projects = (await ui.as('alice')('GET', '/api/projects')).json<{ projects: { name: string; repositories: number; size: number }[] }>().projects;
     expect(projects.map((p) => p.name)).toEqual(['public', 'team-a']);
     expect(projects[1]!.size).toBe(200 + 2 * 2048); // the config and two layers, counted once
+    await pushImage(ui.as('alice'), 'team-a/app2', 'v1'); // seen at once, not after a cache's lifetime
+    const grown = (await ui.as('alice')('GET', '/api/projects')).json<{ projects: { name: string; repositories: number; size: number }[] }>().projects;
+    expect(grown[1]).toEqual({ name: 'team-a', repositories: 2, size: 2 * (200 + 2 * 2048) });
 
     // details: read needed; anonymous gets 401 without a challenge (a browser would pop up a dialog)
     const denied = await ui.as('alice')('GET', '/api/image?repository=team-b/secret&reference=v1');
@@ -189,9 +192,15 @@ describe('web UI API: permissions as the registry decides them', () => {
 
   it('with auth off, everyone browses and deletes, and there is nothing to log in to', async () => {
     const ui = await start({ auth: false });
-    await pushImage(ui.request, 'a/b', 'v1');
+    const { manifest } = await pushImage(ui.request, 'a/b', 'v1');
+    await pushManifest(ui.request, 'a/b', 'same', manifest);
+    await pushImage(ui.request, 'a/b', 'other');
     expect((await ui.request('GET', '/api/session')).json()).toMatchObject({ auth: false, admin: true, deleteEnabled: true });
-    expect((await ui.request('GET', '/api/tags?repository=a/b')).json()).toMatchObject({ canDelete: true, total: 1 });
+    expect((await ui.request('GET', '/api/tags?repository=a/b')).json()).toMatchObject({ canDelete: true, total: 3 });
+    // a manifest deleted by digest takes every tag on it with it (as DELETE /v2/.../manifests/<digest>)
+    expect((await ui.request('DELETE', `/api/image?repository=a/b&reference=${manifest.digest}`)).status).toBe(202);
+    expect((await ui.request('GET', '/v2/a/b/tags/list')).json()).toEqual({ name: 'a/b', tags: ['other'] });
+    expect((await ui.request('GET', `/v2/a/b/manifests/${manifest.digest}`)).status).toBe(404);
     const r = await ui.request('POST', '/api/session', { headers: { 'content-type': 'application/json' }, body: '{"username":"x","password":"y"}' });
     expect(r.status).toBe(405);
     expect(code(r)).toBe('UNSUPPORTED');
