@@ -34,17 +34,29 @@ export function hasBody(request: FastifyRequest): boolean {
   return header(request, 'transfer-encoding') !== undefined;
 }
 
-/** Reads a whole body of at most `limit` bytes (manifests); larger bodies are refused early. */
+/**
+ * A refused body up to this size is still read to its end before the answer goes out. HTTP/1.1 has
+ * no way to refuse a body midway: a client still sending when the server closes the connection gets
+ * a reset, often before it reads the 413 (undici's fetch then says only "fetch failed"). Bodies larger
+ * than this are cut off all the same; reading them would cost more than the clear answer is worth.
+ */
+export const DRAIN_BYTES = 16 * 1024 * 1024;
+
+/** Reads a whole body of at most `limit` bytes (manifests); larger ones are drained (to DRAIN_BYTES) and refused. */
 export async function readBounded(request: FastifyRequest, limit: number, tooLarge: () => Error): Promise<Buffer> {
   const len = contentLength(request);
-  if (len !== undefined && len > limit) throw tooLarge();
+  if (len !== undefined && len > limit) {
+    if (len <= DRAIN_BYTES) for await (const _ of request.raw);
+    throw tooLarge();
+  }
   const parts: Buffer[] = [];
   let total = 0;
   for await (const chunk of request.raw) {
     total += (chunk as Buffer).length;
-    if (total > limit) throw tooLarge();
-    parts.push(chunk as Buffer);
+    if (total > DRAIN_BYTES) break; // leaving the loop destroys the request: the connection closes
+    if (total <= limit) parts.push(chunk as Buffer);
   }
+  if (total > limit) throw tooLarge();
   return Buffer.concat(parts, total);
 }
 
