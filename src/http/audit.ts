@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import { rawPath } from './request.js';
+import { query, rawPath } from './request.js';
 
 const principals = new WeakMap<IncomingMessage, string | undefined>();
 
@@ -31,7 +31,7 @@ export function auditLine(request: FastifyRequest, reply: FastifyReply): AuditLi
   if (path === '/api/session' && request.method === 'POST' && status === 401) return { ...base, event: 'login-failed' };
   if (path === '/api/image' && request.method === 'DELETE' && status === 202) {
     // the web UI's delete: the same event as DELETE /v2/<name>/manifests/<reference>
-    const q = new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '');
+    const q = query(request);
     return { ...base, event: 'delete', repository: q.get('repository') ?? '', reference: q.get('reference') ?? '' };
   }
   const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);

@@ -8,19 +8,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetrics } from 'prom-client';
 import type { Registry } from '../registry/registry.js';
 import type { PullThrough } from '../mirror/pull-through.js';
+import type { StorageStats } from '../registry/storage-stats.js';
 import { rawPath } from './request.js';
 import { matchedRoute } from './router.js';
-
-export interface StorageStats {
-  blobs: number;
-  bytes: number;
-  repositories: number;
-}
 
 export interface MetricsSources {
   registry: Registry;
   mirror?: PullThrough;
-  /** What storage holds; called at most once a minute (it walks the store). */
+  /** What storage holds; on every scrape, so it must cache its walk of the store (StorageStatsCache does). */
   storage?: () => Promise<StorageStats>;
 }
 
@@ -55,20 +50,13 @@ export class Metrics {
     new Gauge({ name: 'berth_uploads_in_progress', help: 'Upload sessions open in this process', registers, collect() {
       this.set(registry.uploads.inProgress);
     } });
-    let cached: { at: number; stats: StorageStats } | undefined;
-    const stats = async () => {
-      if (!storage) return undefined;
-      if (!cached || Date.now() - cached.at > 60_000) cached = { at: Date.now(), stats: await storage() };
-      return cached.stats;
-    };
     for (const [key, name, help] of [
       ['blobs', 'berth_storage_blobs', 'Blobs stored'],
       ['bytes', 'berth_storage_bytes', 'Bytes of blobs stored'],
       ['repositories', 'berth_storage_repositories', 'Repositories'],
     ] as const) {
       new Gauge({ name, help, registers, async collect() {
-        const s = await stats();
-        if (s) this.set(s[key]);
+        if (storage) this.set((await storage())[key]);
       } });
     }
     const fromSource = (name: string, help: string, read: () => number) =>

@@ -42,11 +42,17 @@ export function hasBody(request: FastifyRequest): boolean {
  */
 export const DRAIN_BYTES = 16 * 1024 * 1024;
 
+/** Reads and drops up to `limit` bytes of a body (a refused one, so the client still sending sees the answer). */
+export async function discard(body: AsyncIterable<Buffer>, limit: number): Promise<void> {
+  let n = 0;
+  for await (const c of body) if ((n += c.length) > limit) return;
+}
+
 /** Reads a whole body of at most `limit` bytes (manifests); larger ones are drained (to DRAIN_BYTES) and refused. */
 export async function readBounded(request: FastifyRequest, limit: number, tooLarge: () => Error): Promise<Buffer> {
   const len = contentLength(request);
   if (len !== undefined && len > limit) {
-    if (len <= DRAIN_BYTES) for await (const _ of request.raw);
+    if (len <= DRAIN_BYTES) await discard(request.raw, DRAIN_BYTES);
     throw tooLarge();
   }
   const parts: Buffer[] = [];

@@ -6,6 +6,7 @@
 import type { BlobSweeper } from '../storage/blobstore.js';
 import type { RepositoryIndex } from '../index/metadata.js';
 import { allRepositories } from '../index/repositories.js';
+import { CachedValue } from './cached-value.js';
 
 export interface StorageStats {
   blobs: number;
@@ -15,31 +16,26 @@ export interface StorageStats {
   computedAt: number;
 }
 
-export class StorageStatsCache {
-  private last: StorageStats | undefined;
-  private walking: Promise<StorageStats> | undefined;
-
-  constructor(
-    private readonly blobs: Pick<BlobSweeper, 'list'>,
-    private readonly index: RepositoryIndex,
-    private readonly ttlMs = 60_000,
-  ) {}
-
-  get = (): Promise<StorageStats> => {
-    if (this.last && Date.now() - this.last.computedAt < this.ttlMs) return Promise.resolve(this.last);
-    this.walking ??= this.walk().finally(() => (this.walking = undefined));
-    return this.walking;
-  };
-
-  private async walk(): Promise<StorageStats> {
-    const s = { blobs: 0, bytes: 0, repositories: 0, computedAt: 0 };
-    for await (const b of this.blobs.list()) {
-      s.blobs++;
-      s.bytes += b.size;
-    }
-    for await (const _ of allRepositories(this.index)) s.repositories++;
-    s.computedAt = Date.now();
-    this.last = s;
-    return s;
+async function walk(blobs: Pick<BlobSweeper, 'list'>, index: RepositoryIndex): Promise<StorageStats> {
+  const s = { blobs: 0, bytes: 0, repositories: 0, computedAt: 0 };
+  for await (const b of blobs.list()) {
+    s.blobs++;
+    s.bytes += b.size;
   }
+  for await (const _ of allRepositories(index)) s.repositories++;
+  s.computedAt = Date.now();
+  return s;
+}
+
+export class StorageStatsCache {
+  private readonly cache: CachedValue<StorageStats>;
+
+  constructor(blobs: Pick<BlobSweeper, 'list'>, index: RepositoryIndex, ttlMs = 60_000) {
+    this.cache = new CachedValue(
+      () => walk(blobs, index),
+      (s) => Date.now() - s.computedAt < ttlMs,
+    );
+  }
+
+  get = (): Promise<StorageStats> => this.cache.get();
 }

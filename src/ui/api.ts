@@ -22,6 +22,7 @@ import { rememberPrincipal } from '../http/audit.js';
 import { sendError } from '../http/errors.js';
 import type { RepoAction } from '../auth/policy.js';
 import type { UiDeps } from './ui.js';
+import type { ImageResponse, ProjectsResponse, RepositoriesResponse, SessionInfo, TagsResponse } from './api-types.js';
 
 interface Viewer {
   caller: ApiCaller;
@@ -103,7 +104,7 @@ export async function apiRoutes(app: FastifyInstance, ui: UiDeps, a: ApiAuth): P
         csrf: caller.session?.csrf ?? null,
         anonymousRead: anonymousMayRead,
         deleteEnabled: registry.options.deleteEnabled,
-      };
+      } satisfies SessionInfo;
     });
 
     api.post('/api/session', { schema: { body: loginBody }, bodyLimit: 4096 }, async (request, reply) => {
@@ -124,7 +125,7 @@ export async function apiRoutes(app: FastifyInstance, ui: UiDeps, a: ApiAuth): P
 
     api.get('/api/projects', async (request) => {
       const v = await viewer(request);
-      return ui.browse.projects((repo) => v.may(repo, 'read'));
+      return (await ui.browse.projects((repo) => v.may(repo, 'read'))) satisfies ProjectsResponse;
     });
 
     api.get('/api/repositories', { schema: { querystring: page } }, async (request) => {
@@ -132,7 +133,7 @@ export async function apiRoutes(app: FastifyInstance, ui: UiDeps, a: ApiAuth): P
       const q = request.query as { project?: string; q?: string; offset: number; limit: number };
       // `project=_`: the names without a '/' (no repository name can begin with '_')
       const res = await ui.browse.repositories({ ...q, ...(q.project === '_' ? { project: '' } : {}) }, (repo) => v.may(repo, 'read'));
-      return { ...res, offset: q.offset, limit: q.limit };
+      return { ...res, offset: q.offset, limit: q.limit } satisfies RepositoriesResponse;
     });
 
     api.get('/api/tags', { schema: { querystring: tagsQuery } }, async (request) => {
@@ -141,7 +142,7 @@ export async function apiRoutes(app: FastifyInstance, ui: UiDeps, a: ApiAuth): P
       const repo = checkName(q.repository);
       need(v, repo, 'read');
       const res = await ui.browse.tags(repo, { n: q.n, ...(q.last ? { last: q.last } : {}) });
-      return { repository: repo, canDelete: canDelete(v, repo), ...res };
+      return { repository: repo, canDelete: canDelete(v, repo), ...res } satisfies TagsResponse;
     });
 
     api.get('/api/image', { schema: { querystring: imageQuery } }, async (request) => {
@@ -156,7 +157,7 @@ export async function apiRoutes(app: FastifyInstance, ui: UiDeps, a: ApiAuth): P
         ...view,
         canDelete: canDelete(v, repo),
         pull: { ...(tag ? { byTag: `${host}/${repo}:${tag}` } : {}), byDigest: `${host}/${repo}@${view.digest}` },
-      };
+      } satisfies ImageResponse;
     });
 
     api.delete('/api/image', { schema: { querystring: imageQuery } }, async (request, reply: FastifyReply) => {

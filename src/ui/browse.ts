@@ -8,29 +8,11 @@
 import type { MetadataIndex } from '../index/metadata.js';
 import type { Registry } from '../registry/registry.js';
 import { allRepositories } from '../index/repositories.js';
-import { imageSummary, type ImageSummary } from './summary.js';
+import { imageSummary } from './summary.js';
+import type { ProjectRow, RepositoryRow, TagRow } from './api-types.js';
 import type { UsageCache } from './usage.js';
 
 export type CanRead = (repo: string) => boolean;
-
-export interface ProjectRow {
-  /** '' for repositories whose name has no '/' */
-  name: string;
-  repositories: number;
-  /** Distinct blob bytes linked by its repositories. */
-  size: number;
-}
-
-export interface RepositoryRow {
-  name: string;
-  tags: number;
-  size: number;
-  updatedAt?: number;
-}
-
-export interface TagRow extends ImageSummary {
-  tag: string;
-}
 
 export function projectOf(repo: string): string {
   const i = repo.indexOf('/');

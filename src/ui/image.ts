@@ -8,73 +8,12 @@ import { RegistryError } from '../oci/errors.js';
 import { manifestKind } from '../oci/mediatypes.js';
 import type { MetadataIndex } from '../index/metadata.js';
 import type { Registry } from '../registry/registry.js';
-import { IMAGE_CONFIG_TYPES, imageSummary, manifestJson, platformName, type DescriptorJson, type ImageSummary } from './summary.js';
+import { IMAGE_CONFIG_TYPES, imageSummary, manifestJson, platformName, type DescriptorJson } from './summary.js';
+import type { ConfigView, ImageView, PlatformRow, ReferrerNode } from './api-types.js';
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 const MAX_REFERRERS = 200;
 const MAX_DEPTH = 5;
-
-export interface LayerRow {
-  digest: string;
-  size: number;
-  mediaType: string;
-  annotations?: Record<string, string>;
-}
-
-export interface ConfigView {
-  digest: string;
-  mediaType: string;
-  size: number;
-  /** The config blob is not stored here (a mirror that has not fetched it yet). */
-  missing?: boolean;
-  created?: string;
-  author?: string;
-  os?: string;
-  architecture?: string;
-  variant?: string;
-  labels?: Record<string, string>;
-  env?: string[];
-  entrypoint?: string[];
-  cmd?: string[];
-  workingDir?: string;
-  user?: string;
-  exposedPorts?: string[];
-  history?: { created?: string; createdBy?: string; comment?: string; emptyLayer?: boolean }[];
-}
-
-export interface ReferrerNode {
-  digest: string;
-  mediaType: string;
-  artifactType?: string;
-  size: number;
-  annotations?: Record<string, string>;
-  referrers: ReferrerNode[];
-}
-
-export interface PlatformRow {
-  platform?: string;
-  digest: string;
-  mediaType: string;
-  size: number;
-  /** Whether the child manifest is stored in this repository. */
-  present: boolean;
-}
-
-export interface ImageView extends ImageSummary {
-  repository: string;
-  reference: string;
-  kind: 'image' | 'index';
-  manifestSize: number;
-  tags: string[];
-  annotations?: Record<string, string>;
-  subject?: string;
-  manifests?: PlatformRow[];
-  config?: ConfigView;
-  layers?: LayerRow[];
-  referrers: ReferrerNode[];
-  /** How many referrers the tree left out (past MAX_REFERRERS or MAX_DEPTH). */
-  referrersOmitted: number;
-}
 
 interface ConfigJson {
   created?: string;
@@ -130,7 +69,8 @@ export class ImageDetails {
     if (kind === 'index') {
       v.manifests = await Promise.all(
         (json.manifests ?? []).map(async (d) => {
-          const present = typeof d.digest === 'string' && (await this.index.manifest(repo, d.digest)) !== undefined;
+          // imageSummary just read these children: find() answers from the manifest cache
+          const present = typeof d.digest === 'string' && (await this.registry.manifests.find(repo, d.digest)) !== undefined;
           const row: PlatformRow = { digest: String(d.digest), mediaType: String(d.mediaType), size: Number(d.size) || 0, present };
           const p = platformName(d.platform);
           if (p) row.platform = p;

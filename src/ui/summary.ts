@@ -6,16 +6,7 @@
 import { MT, manifestKind } from '../oci/mediatypes.js';
 import type { CachedManifest } from '../registry/manifest-cache.js';
 import type { Registry } from '../registry/registry.js';
-
-export interface ImageSummary {
-  digest: string;
-  mediaType: string;
-  artifactType?: string;
-  size: number;
-  pushedAt: number;
-  /** For an index: `os/architecture[/variant]` of each child that names a platform. */
-  platforms?: string[];
-}
+import type { ImageSummary } from './api-types.js';
 
 export interface PlatformJson {
   os?: string;

@@ -5,6 +5,7 @@
  * A project's size counts each blob once, however many of its repositories link it.
  */
 import type { BlobLinkIndex } from '../index/metadata.js';
+import { CachedValue } from '../registry/cached-value.js';
 
 export interface UsageSnapshot {
   /** repository -> its links (digest, size) */
@@ -15,23 +16,22 @@ export interface UsageSnapshot {
 }
 
 export class UsageCache {
-  private snapshot: UsageSnapshot | undefined;
-  private building: Promise<UsageSnapshot> | undefined;
+  private readonly cache: CachedValue<UsageSnapshot>;
 
   constructor(
     private readonly index: Pick<BlobLinkIndex, 'allBlobLinks'>,
     private readonly changes: () => number,
-    private readonly ttlMs = 60_000,
-  ) {}
-
-  get(now = Date.now()): Promise<UsageSnapshot> {
-    const s = this.snapshot;
-    if (s && s.version === this.changes() && now - s.computedAt < this.ttlMs) return Promise.resolve(s);
-    this.building ??= this.build().finally(() => (this.building = undefined));
-    return this.building;
+    ttlMs = 60_000,
+  ) {
+    this.cache = new CachedValue(
+      () => this.scan(),
+      (s) => s.version === this.changes() && Date.now() - s.computedAt < ttlMs,
+    );
   }
 
-  private async build(): Promise<UsageSnapshot> {
+  get = (): Promise<UsageSnapshot> => this.cache.get();
+
+  private async scan(): Promise<UsageSnapshot> {
     const version = this.changes();
     const links = new Map<string, { digest: string; size: number }[]>();
     for await (const l of this.index.allBlobLinks()) {
@@ -39,7 +39,6 @@ export class UsageCache {
       if (!list) links.set(l.repo, (list = []));
       list.push({ digest: l.digest, size: l.size });
     }
-    this.snapshot = { links, computedAt: Date.now(), version };
-    return this.snapshot;
+    return { links, computedAt: Date.now(), version };
   }
 }

@@ -12,7 +12,7 @@ import type { BundleImporter, ImportOptions } from '../../bundles/importer.js';
 import type { BundleExporter } from '../../bundles/exporter.js';
 import { requireAdmin, type ApiAuth } from '../api-caller.js';
 import { sendError } from '../errors.js';
-import { query } from '../request.js';
+import { discard, query } from '../request.js';
 import { loopbackOnly } from './admin.js';
 
 export interface Bundles {
@@ -29,12 +29,6 @@ function importOptions(request: FastifyRequest, bundles: Bundles): ImportOptions
   if (q.get('repository')) opts.repository = q.get('repository')!;
   if (bundles.defaultPrefix) opts.defaultPrefix = bundles.defaultPrefix;
   return opts;
-}
-
-/** Reads and drops up to `limit` bytes of a body; the connection is closed after a longer one. */
-async function discard(body: AsyncIterable<Buffer>, limit: number): Promise<void> {
-  let n = 0;
-  for await (const c of body) if ((n += c.length) > limit) return;
 }
 
 export async function bundleRoutes(app: FastifyInstance, bundles: Bundles, auth: ApiAuth): Promise<void> {

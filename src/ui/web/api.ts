@@ -1,12 +1,5 @@
 /** The UI's one way to the server: JSON under /api/, with the session's CSRF token on changes. */
-export interface SessionInfo {
-  auth: boolean;
-  user: string | null;
-  admin: boolean;
-  csrf: string | null;
-  anonymousRead: boolean;
-  deleteEnabled: boolean;
-}
+import type { SessionInfo } from '../api-types.js';
 
 export class ApiError extends Error {
   constructor(

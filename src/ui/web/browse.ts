@@ -1,34 +1,14 @@
 /** Projects, a project's repositories (search, pages), a repository's tags. */
+import type { ProjectsResponse, RepositoriesResponse, TagsResponse } from '../api-types.js';
 import { api, session } from './api.js';
 import { bytes, digestCode, h, link, table, when } from './dom.js';
 import { confirmDialog, heading, notice, pager } from './widgets.js';
-
-interface ProjectRow {
-  name: string;
-  repositories: number;
-  size: number;
-}
-interface RepositoryRow {
-  name: string;
-  tags: number;
-  size: number;
-  updatedAt?: number;
-}
-interface TagRow {
-  tag: string;
-  digest: string;
-  mediaType: string;
-  artifactType?: string;
-  size: number;
-  pushedAt: number;
-  platforms?: string[];
-}
 
 const PAGE = 50;
 export const TOP = '(top level)';
 
 export async function projectsPage(main: HTMLElement): Promise<void> {
-  const { projects, computedAt } = await api<{ projects: ProjectRow[]; computedAt: number }>('GET', 'projects');
+  const { projects, computedAt } = await api<ProjectsResponse>('GET', 'projects');
   main.append(heading('Projects'));
   main.append(searchForm(undefined, ''));
   if (projects.length === 0) {
@@ -67,7 +47,7 @@ export async function repositoriesPage(main: HTMLElement, params: URLSearchParam
   const project = raw === '_' ? '' : raw;
   const q = params.get('q') ?? '';
   const pageNo = Math.max(1, Number(params.get('page')) || 1);
-  const res = await api<{ total: number; items: RepositoryRow[] }>('GET', 'repositories', { project: raw, q, offset: (pageNo - 1) * PAGE, limit: PAGE });
+  const res = await api<RepositoriesResponse>('GET', 'repositories', { project: raw, q, offset: (pageNo - 1) * PAGE, limit: PAGE });
   main.append(heading(project === undefined ? 'Repositories' : `Project ${project || TOP}`));
   main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), project !== undefined ? ` / ${project || TOP}` : ''));
   main.append(searchForm(project, q));
@@ -91,7 +71,7 @@ export async function repositoriesPage(main: HTMLElement, params: URLSearchParam
 export async function repositoryPage(main: HTMLElement, params: URLSearchParams): Promise<void> {
   const name = params.get('name') ?? '';
   const after = params.get('after') ?? undefined;
-  const res = await api<{ total: number; items: TagRow[]; next?: string; canDelete: boolean }>('GET', 'tags', { repository: name, last: after, n: PAGE });
+  const res = await api<TagsResponse>('GET', 'tags', { repository: name, last: after, n: PAGE });
   const project = name.includes('/') ? name.slice(0, name.indexOf('/')) : '';
   main.append(heading(name));
   main.append(

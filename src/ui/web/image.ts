@@ -1,56 +1,9 @@
 /** One image: pull commands, summary, platforms or layers, config, history, referrers. */
+import type { ImageResponse, ReferrerNode } from '../api-types.js';
 import { api } from './api.js';
 import { bytes, digestCode, facts, h, link, table, when } from './dom.js';
 import { copyField, heading } from './widgets.js';
 import { deleteButton } from './browse.js';
-
-interface Referrer {
-  digest: string;
-  mediaType: string;
-  artifactType?: string;
-  size: number;
-  annotations?: Record<string, string>;
-  referrers: Referrer[];
-}
-interface ImageView {
-  repository: string;
-  reference: string;
-  kind: 'image' | 'index';
-  digest: string;
-  mediaType: string;
-  artifactType?: string;
-  size: number;
-  manifestSize: number;
-  pushedAt: number;
-  tags: string[];
-  subject?: string;
-  annotations?: Record<string, string>;
-  manifests?: { platform?: string; digest: string; mediaType: string; size: number; present: boolean }[];
-  layers?: { digest: string; size: number; mediaType: string }[];
-  config?: {
-    digest: string;
-    mediaType: string;
-    size: number;
-    missing?: boolean;
-    created?: string;
-    author?: string;
-    os?: string;
-    architecture?: string;
-    variant?: string;
-    labels?: Record<string, string>;
-    env?: string[];
-    entrypoint?: string[];
-    cmd?: string[];
-    workingDir?: string;
-    user?: string;
-    exposedPorts?: string[];
-    history?: { created?: string; createdBy?: string; comment?: string; emptyLayer?: boolean }[];
-  };
-  referrers: Referrer[];
-  referrersOmitted: number;
-  canDelete: boolean;
-  pull: { byTag?: string; byDigest: string };
-}
 
 const argv = (a: string[] | undefined) => (a && a.length ? h('code', {}, JSON.stringify(a)) : undefined);
 
@@ -58,7 +11,7 @@ function section(title: string, id: string, ...content: (Node | undefined)[]): H
   return h('section', { 'aria-labelledby': id }, h('h2', { id }, title), ...content.filter((c): c is Node => c !== undefined));
 }
 
-function referrerTree(repo: string, list: Referrer[]): HTMLElement {
+function referrerTree(repo: string, list: ReferrerNode[]): HTMLElement {
   return h(
     'ul',
     { class: 'tree' },
@@ -80,7 +33,7 @@ function referrerTree(repo: string, list: Referrer[]): HTMLElement {
 export async function imagePage(main: HTMLElement, params: URLSearchParams): Promise<void> {
   const repository = params.get('repository') ?? '';
   const reference = params.get('reference') ?? '';
-  const v = await api<ImageView>('GET', 'image', { repository, reference });
+  const v = await api<ImageResponse>('GET', 'image', { repository, reference });
   const byDigest = reference.includes(':');
   main.append(heading(byDigest ? `${repository}@${reference.slice(0, 19)}…` : `${repository}:${reference}`));
   main.append(h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' / ', h('a', { href: link('/repository', { name: repository }) }, repository), ` / ${reference}`));
