@@ -1,8 +1,10 @@
 /**
  * `npm run bench [-- --quick] [-- --json FILE]`: berth against Debian's docker-registry
- * (distribution 2.8.2) on this machine, the same workload in alternation (A B A B ...), medians and the
- * ratio berth/distribution, each server's peak RSS and CPU seconds. --quick is a smoke run (no
- * timings are asserted anywhere).
+ * (distribution 2.8.2) on this machine, the same workload in alternation (A B A B ...), both with
+ * their default access logs on; medians and the ratio berth/distribution, each server's peak RSS per
+ * phase and CPU seconds. The manifest GET/HEAD phase also runs against berth with its log off and a
+ * trivial node:http server (the stack's physical limit). --quick is a smoke run (no timings are
+ * asserted anywhere).
  */
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -12,12 +14,14 @@ import { randomFill } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pool } from './load.js';
-import { RssWatch, startBerth, startDistribution, usage, type Server } from './servers.js';
+import { Peaks, startBerth, startDistribution, startTrivialNode, usage, type Server } from './servers.js';
 import * as P from './phases.js';
+import { setupStorm, storm, stormLayers, type StormImage } from './storm.js';
 import { render, type Row } from './report.js';
 
 const fill = promisify(randomFill);
 const run = promisify(execFile);
+const MiB = 1024 * 1024;
 
 async function flushDisk(): Promise<void> {
   await run('sync');
@@ -35,6 +39,12 @@ async function dataFile(dir: string, size: number): Promise<string> {
   return path;
 }
 
+/** Resident set a second after start (the server answered /v2/ once), in MiB. */
+async function idleRss(s: Server): Promise<number> {
+  await new Promise((r) => setTimeout(r, 1000));
+  return (await usage(s.pid)).rss / MiB;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { quick: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' } },
@@ -43,6 +53,7 @@ async function main(): Promise<void> {
   const sizes = { ...(values.quick ? P.QUICK : P.FULL) };
   if (values.rounds) sizes.rounds = Number(values.rounds);
   const only = values.only?.split(',');
+  const wanted = (label: string) => !only || only.some((o) => label.startsWith(o));
   if (only && !only.includes('listings')) {
     sizes.tags = 10;
     sizes.repos = 10;
@@ -52,73 +63,85 @@ async function main(): Promise<void> {
   const started = Date.now();
   const load0 = loadavg();
   console.log(`bench: ${values.quick ? 'quick' : 'full'} run in ${tmp}; ${cpus().length} cores; load average before: ${load0.map((x) => x.toFixed(2)).join(' ')}`);
-  const data = await dataFile(tmp, Math.max(sizes.bigSize, sizes.hugeSize));
+  const layers = stormLayers(!!values.quick);
+  const data = await dataFile(tmp, Math.max(sizes.bigSize, sizes.hugeSize, ...layers));
 
   const servers: Server[] = [];
   const pools: { close(): Promise<void> }[] = [];
+  const samples = new Map<string, Map<string, number[]>>(); // server -> figure -> values
+  const add = (server: string, f: P.Figures) => {
+    const m = samples.get(server) ?? new Map<string, number[]>();
+    for (const [k, v] of Object.entries(f)) m.set(k, [...(m.get(k) ?? []), v]);
+    samples.set(server, m);
+  };
+  const peaks = new Peaks();
   try {
-    await mkdir(join(tmp, 'b'), { recursive: true });
-    await mkdir(join(tmp, 'd'), { recursive: true });
-    servers.push(await startBerth(join(tmp, 'b', 'root')));
-    servers.push(await startDistribution(join(tmp, 'd', 'root')));
-    const envs = await Promise.all(
-      servers.map(async (server) => {
-        const p = pool(server.url, 16);
-        pools.push(p);
-        const base = await P.setupBase(p);
-        return { server, pool: p, sizes, dataFile: data, tmp, ...base } satisfies P.Env;
-      }),
-    );
+    for (const d of ['b', 'd', 'q', 'l']) await mkdir(join(tmp, d), { recursive: true });
+    const berth = await startBerth(join(tmp, 'b', 'root'));
+    servers.push(berth);
+    add('berth', { idleRss: await idleRss(berth) });
+    const dist = await startDistribution(join(tmp, 'd', 'root'));
+    servers.push(dist);
+    add('distribution', { idleRss: await idleRss(dist) });
+    const quiet = await startBerth(join(tmp, 'q', 'root'), { name: 'berth-quiet', quiet: true });
+    servers.push(quiet);
+    const trivial = await startTrivialNode(tmp);
+    servers.push(trivial);
+    add('node-trivial', { idleRss: await idleRss(trivial) });
+    const envOf = async (server: Server): Promise<P.Env> => {
+      const p = pool(server.url, 16);
+      pools.push(p);
+      const base = server === trivial ? { config: { digest: '', size: 0 }, layer: { digest: '', size: 0 } } : await P.setupBase(p);
+      return { server, pool: p, sizes, dataFile: data, tmp, ...base };
+    };
+    const envs = [await envOf(berth), await envOf(dist)];
+    const extras = [await envOf(quiet), await envOf(trivial)];
     const pulls = new Map<string, string>();
+    const images = new Map<string, StormImage>();
     for (const e of envs) {
       const t = Date.now();
       await P.setupListings(e, sizes.repos);
       pulls.set(e.server.name, await P.setupPull(e));
-      console.log(`setup ${e.server.name}: ${sizes.tags} tags, ${sizes.repos} repositories, pull blob in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      if (wanted('node-start storm')) images.set(e.server.name, await setupStorm(e.pool, data, layers));
+      console.log(`setup ${e.server.name}: ${sizes.tags} tags, ${sizes.repos} repositories, pull blob, storm image in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
 
-    const samples = new Map<string, Map<string, number[]>>(); // server -> figure -> values
-    const add = (server: string, f: P.Figures) => {
-      const m = samples.get(server) ?? new Map<string, number[]>();
-      for (const [k, v] of Object.entries(f)) m.set(k, [...(m.get(k) ?? []), v]);
-      samples.set(server, m);
-    };
-    const phases: [string, (e: P.Env, round: number) => Promise<P.Figures>][] = [
-      ['push 1 KiB c=16', (e, r) => P.pushSmall(e, r)],
-      ['push 1 MiB c=16', (e, r) => P.pushMiB(e, r)],
-      ['push large, chunked', async (e, r) => P.pushBig(e, r, await P.prepareBodies(e))],
-      ['pull', (e) => P.pull(e, pulls.get(e.server.name)!)],
-      ['manifest PUT c=16', (e, r) => P.manifestPut(e, r)],
-      ['manifest GET/HEAD c=64', (e) => P.manifestGetHead(e)],
-      ['listings', (e) => P.listings(e)],
+    const phases: [string, (e: P.Env, round: number) => Promise<P.Figures>, P.Env[]][] = [
+      ['push 1 KiB c=16', (e, r) => P.pushSmall(e, r), envs],
+      ['push 1 MiB c=16', (e, r) => P.pushMiB(e, r), envs],
+      ['push large, chunked', async (e, r) => P.pushBig(e, r, await P.prepareBodies(e)), envs],
+      ['pull', (e) => P.pull(e, pulls.get(e.server.name)!), envs],
+      ['node-start storm', (e) => storm(e.server, images.get(e.server.name)!, sizes.stormClients), envs],
+      ['manifest PUT c=16', (e, r) => P.manifestPut(e, r), envs],
+      ['manifest GET/HEAD c=64', (e) => P.manifestGetHead(e), [...envs, ...extras]],
+      ['listings', (e) => P.listings(e), envs],
     ];
-    const rss = new RssWatch(servers);
-    for (const [label, phase] of phases) {
-      if (only && !only.some((o) => label.startsWith(o))) continue;
+    for (const e of [...envs, ...extras]) await peaks.take(e.server.pid); // setup ends here
+    for (const [label, phase, on] of phases) {
+      if (!wanted(label)) continue;
       for (let round = 1; round <= sizes.rounds; round++) {
-        for (const e of envs) {
+        for (const e of on) {
           await flushDisk(); // each server starts its turn on a disk without the other's dirty pages
-          rss.reset();
+          await peaks.take(e.server.pid);
           const f = await phase(e, round);
+          const peak = (await peaks.take(e.server.pid)) / MiB;
+          if (label === 'node-start storm') f.stormRss = peak;
           add(e.server.name, f);
-          console.log(
-            `${label.padEnd(24)} round ${round} ${e.server.name.padEnd(12)} ${Object.entries(f).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}` +
-              `  [rss max ${rss.max(e.server.pid)} MiB]`,
-          );
+          console.log(`${label.padEnd(24)} round ${round} ${e.server.name.padEnd(12)} ${Object.entries(f).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(' ')}  [peak rss ${peak.toFixed(0)} MiB]`);
         }
       }
     }
-    rss.stop();
-    const berthEnv = envs[0]!;
-    if (sizes.reposLarge) {
+    if (sizes.reposLarge && wanted('listings')) {
       const t = Date.now();
-      const f = await P.catalogLarge(berthEnv);
+      const f = await P.catalogLarge(envs[0]!);
       add('berth', f);
-      console.log(`catalog at ${sizes.reposLarge} repositories (berth): ${f.catalogPageLarge!.toFixed(2)} ms a page (setup ${((Date.now() - t) / 1000).toFixed(0)} s)`);
+      console.log(`catalog at ${sizes.reposLarge} repositories (berth): ${f.catalogPageLarge!.toFixed(2)} ms a page (setup ${((Date.now() - t) / 1000).toFixed(0)} s)  [peak rss ${((await peaks.take(berth.pid)) / MiB).toFixed(0)} MiB]`);
     }
-    const use = await Promise.all(servers.map((s) => usage(s.pid)));
-    add('berth', { peakRss: use[0]!.peakRss / 1048576, cpuSeconds: use[0]!.cpuSeconds });
-    add('distribution', { peakRss: use[1]!.peakRss / 1048576, cpuSeconds: use[1]!.cpuSeconds });
+    const use = await Promise.all([berth, dist].map(async (s) => ({ ...(await usage(s.pid)), peak: await peaks.max(s.pid) })));
+    let berthPeak = use[0]!.peak;
+    if (wanted('store load')) berthPeak = Math.max(berthPeak, await storeLoad(join(tmp, 'l', 'root'), sizes, data, tmp, add));
+    add('berth', { peakRss: berthPeak / MiB, cpuSeconds: use[0]!.cpuSeconds });
+    add('distribution', { peakRss: use[1]!.peak / MiB, cpuSeconds: use[1]!.cpuSeconds });
 
     const rows: Row[] = render(samples);
     const load1 = loadavg();
@@ -133,6 +156,46 @@ async function main(): Promise<void> {
     }
     if (!values.keep) await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * berth's resident set on an empty store, after loading `loadRepos` repositories of `loadTags` tags
+ * each, and after a restart on that store once it has answered a catalog page, a tags list and a
+ * metrics scrape (which walks the store). Returns the process peaks.
+ */
+async function storeLoad(root: string, sizes: P.Sizes, data: string, tmp: string, add: (s: string, f: P.Figures) => void): Promise<number> {
+  let server = await startBerth(root, { name: 'berth-load' });
+  let peak = 0;
+  try {
+    const empty = await idleRss(server);
+    const p = pool(server.url, 16);
+    const e: P.Env = { server, pool: p, sizes, dataFile: data, tmp, ...(await P.setupBase(p)) };
+    const t = Date.now();
+    await P.loadRepositories(e, sizes.loadRepos, sizes.loadTags);
+    const loadSeconds = (Date.now() - t) / 1000;
+    const loaded = await idleRss(server);
+    peak = (await usage(server.pid)).peakRss;
+    await p.close();
+    await server.stop();
+    server = await startBerth(root, { name: 'berth-load' });
+    const restartMs = server.startMs;
+    const restarted = await idleRss(server);
+    for (const path of ['/v2/_catalog?n=100', '/v2/bench/load/r000001/tags/list', '/metrics']) {
+      const res = await fetch(`${server.url}${path}`);
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+    }
+    const served = (await usage(server.pid)).rss / MiB;
+    peak = Math.max(peak, (await usage(server.pid)).peakRss);
+    add('berth', { loadRssEmpty: empty, loadRssLoaded: loaded, loadRssRestarted: restarted, loadRssServed: served, loadRestartMs: restartMs });
+    console.log(
+      `store load (berth): ${sizes.loadRepos} repositories x ${sizes.loadTags} tags in ${loadSeconds.toFixed(0)} s; RSS empty ${empty.toFixed(1)} MiB, ` +
+        `loaded ${loaded.toFixed(1)}, restarted ${restarted.toFixed(1)} (start ${restartMs} ms), after listings and a scrape ${served.toFixed(1)}`,
+    );
+  } finally {
+    await server.stop();
+  }
+  return peak;
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,4 @@
-/** The workload of issue 4, one function per phase; each returns named figures for one server. */
+/** The workload, one function per phase; each returns named figures for one server. */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -25,15 +25,21 @@ export interface Sizes {
   repos: number;
   reposLarge: number; // berth only: the catalog again at this many repositories; 0 skips it
   latencySamples: number;
+  /** berth only: a fresh store loaded with this many repositories of `loadTags` tags each, for its RSS. */
+  loadRepos: number;
+  loadTags: number;
+  stormClients: number;
 }
 
 export const FULL: Sizes = {
   rounds: 3, smallOps: 2000, mibOps: 256, bigSize: 256 * MiB, hugeSize: 1024 * MiB, manifestOps: 2000,
   wrkSeconds: 20, tags: 10_000, repos: 10_000, reposLarge: 100_000, latencySamples: 20,
+  loadRepos: 10_000, loadTags: 10, stormClients: 32,
 };
 export const QUICK: Sizes = {
   rounds: 1, smallOps: 200, mibOps: 16, bigSize: 16 * MiB, hugeSize: 0, manifestOps: 200,
   wrkSeconds: 2, tags: 300, repos: 300, reposLarge: 0, latencySamples: 5,
+  loadRepos: 300, loadTags: 10, stormClients: 8,
 };
 
 export type Figures = Record<string, number>;
@@ -164,4 +170,17 @@ export async function catalogLarge(e: Env): Promise<Figures> {
   await setupListings(e, extra, e.sizes.repos);
   const mid = `bench/cat/r${String(e.sizes.reposLarge >> 1).padStart(6, '0')}`;
   return { catalogPageLarge: await latency(e.pool, `/v2/_catalog?n=100&last=${encodeURIComponent(mid)}`, e.sizes.latencySamples) };
+}
+
+/**
+ * `repos` repositories of `tags` tags each, every tag a manifest of its own (what a site that keeps
+ * ten releases of each image holds).
+ */
+export async function loadRepositories(e: Env, repos: number, tags: number): Promise<void> {
+  await runConcurrent(repos, 16, async (i) => {
+    const repo = `bench/load/r${String(i).padStart(6, '0')}`;
+    await mount(e.pool, repo, 'bench/base', e.config.digest);
+    await mount(e.pool, repo, 'bench/base', e.layer.digest);
+    for (let t = 0; t < tags; t++) await putManifest(e.pool, repo, `v${t}`, manifestBytes(e.config, e.layer, `${i}-${t}`));
+  });
 }

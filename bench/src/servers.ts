@@ -1,5 +1,9 @@
-/** The two registries under test, started fresh on 127.0.0.1, with their resource use read from /proc. */
+/**
+ * The servers under test, started fresh on 127.0.0.1 with their logs going to a file (as operators
+ * keep them), and their resource use read from /proc.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -10,6 +14,8 @@ export interface Server {
   url: string;
   host: string;
   pid: number;
+  /** Milliseconds from spawn to the first answer of /v2/. */
+  startMs: number;
   stop(): Promise<void>;
 }
 
@@ -24,31 +30,35 @@ export async function freePort(): Promise<number> {
 }
 
 async function waitUp(url: string, child: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1200; i++) {
     if (child.exitCode !== null) throw new Error(`server exited:\n${log()}`);
     try {
-      if ((await fetch(`${url}/v2/`)).ok) return;
+      const res = await fetch(`${url}/v2/`);
+      await res.arrayBuffer();
+      if (res.ok) return;
     } catch {
       /* not yet */
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`server did not start:\n${log()}`);
 }
 
-async function start(name: string, cmd: string, args: string[], port: number, env: NodeJS.ProcessEnv): Promise<Server> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    log = (log + d.toString()).slice(-20_000);
-  });
+/** Starts `cmd`; stdout and stderr (the access log among them) go to `logFile`. */
+async function start(name: string, cmd: string, args: string[], port: number, env: NodeJS.ProcessEnv, logFile: string): Promise<Server> {
+  const fd = openSync(logFile, 'a');
+  const t = Date.now();
+  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], env });
+  closeSync(fd);
+  const tail = () => readFileSync(logFile, 'utf8').slice(-20_000);
   const url = `http://127.0.0.1:${port}`;
-  await waitUp(url, child, () => log);
+  await waitUp(url, child, tail);
   return {
     name,
     url,
     host: `127.0.0.1:${port}`,
     pid: child.pid!,
+    startMs: Date.now() - t,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
@@ -61,17 +71,19 @@ async function start(name: string, cmd: string, args: string[], port: number, en
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 /**
- * berth as users start it: the `berth` executable (its #! line carries berth's Node flags), with its
- * defaults (fsync on), logging at warn so the log is not what is measured.
+ * berth as users start it: the `berth` executable (its #! line carries berth's Node flags) with its
+ * defaults (fsync on, access log at info). `quiet` sets log.level warn: the same server without its
+ * access log, to tell what the log costs. BENCH_BERTH_CONFIG replaces the configuration.
  */
-export async function startBerth(root: string): Promise<Server> {
+export async function startBerth(root: string, opts: { name?: string; quiet?: boolean } = {}): Promise<Server> {
   const port = await freePort();
-  const config = join(root, '..', 'berth.yaml');
-  await writeFile(config, process.env.BENCH_BERTH_CONFIG ?? 'log:\n  level: warn\n');
-  return start('berth', CLI, ['serve', '--listen', `127.0.0.1:${port}`, '--root', root, '--config', config], port, process.env);
+  const name = opts.name ?? 'berth';
+  const config = join(root, '..', `${name}.yaml`);
+  await writeFile(config, process.env.BENCH_BERTH_CONFIG ?? (opts.quiet ? 'log:\n  level: warn\n' : '{}\n'));
+  return start(name, CLI, ['serve', '--listen', `127.0.0.1:${port}`, '--root', root, '--config', config], port, process.env, join(root, '..', `${name}.log`));
 }
 
-/** Debian's docker-registry (distribution 2.8.2): filesystem storage, delete enabled, no access log. */
+/** Debian's docker-registry (distribution 2.8.2): filesystem storage, delete enabled, its default logs (access log on). */
 export async function startDistribution(root: string): Promise<Server> {
   const port = await freePort();
   const config = join(root, '..', 'distribution.yml');
@@ -79,7 +91,6 @@ export async function startDistribution(root: string): Promise<Server> {
     config,
     [
       'version: 0.1',
-      'log: {level: error, accesslog: {disabled: true}}',
       'storage:',
       `  filesystem: {rootdirectory: ${root}}`,
       '  delete: {enabled: true}',
@@ -91,47 +102,47 @@ export async function startDistribution(root: string): Promise<Server> {
   );
   const env = { ...process.env };
   delete env.REGISTRY_AUTH_FILE; // distribution would read it as configuration
-  return start('distribution', 'docker-registry', ['serve', config], port, env);
+  return start('distribution', 'docker-registry', ['serve', config], port, env, join(root, '..', 'distribution.log'));
 }
 
-/** Peak resident set (VmHWM) in bytes and CPU seconds (user + system) of a process so far. */
-export async function usage(pid: number): Promise<{ peakRss: number; cpuSeconds: number }> {
+/**
+ * The physical limit of the stack: plain Node (no flags) answering every request with a fixed small
+ * JSON body through node:http, no framework, no log.
+ */
+export async function startTrivialNode(dir: string): Promise<Server> {
+  const port = await freePort();
+  const src = `require('node:http').createServer((q, r) => { r.writeHead(200, {'content-type': 'application/json', 'content-length': '2'}); r.end(q.method === 'HEAD' ? undefined : '{}'); }).listen(${port}, '127.0.0.1');`;
+  return start('node-trivial', process.execPath, ['-e', src], port, process.env, join(dir, 'node-trivial.log'));
+}
+
+/** Peak resident set (VmHWM) in bytes, current resident set (VmRSS) and CPU seconds (user + system) of a process. */
+export async function usage(pid: number): Promise<{ peakRss: number; rss: number; cpuSeconds: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const peakRss = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   const ticks = Number(stat[11]) + Number(stat[12]); // utime, stime (fields 14 and 15)
-  return { peakRss, cpuSeconds: ticks / 100 };
+  return { peakRss: kb('VmHWM'), rss: kb('VmRSS'), cpuSeconds: ticks / 100 };
 }
 
-/** Samples each server's resident set every 100 ms, to tell which phase drives the peak. */
-export class RssWatch {
-  private readonly peaks = new Map<number, number>();
-  private readonly timer: NodeJS.Timeout;
+/**
+ * Peak resident set per phase: VmHWM is reset before a phase (writing 5 to /proc/PID/clear_refs,
+ * proc(5)) and read after it, so every peak is exact, never a sample that missed a spike; the
+ * largest of them is the peak over the whole run.
+ */
+export class Peaks {
+  private readonly overall = new Map<number, number>();
 
-  constructor(servers: Server[]) {
-    this.timer = setInterval(() => {
-      for (const s of servers) {
-        readFile(`/proc/${s.pid}/status`, 'utf8').then(
-          (st) => {
-            const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(st)?.[1] ?? 0);
-            this.peaks.set(s.pid, Math.max(this.peaks.get(s.pid) ?? 0, kb));
-          },
-          () => undefined,
-        );
-      }
-    }, 100);
+  /** Bytes of the peak since the last reset; records it in the overall peak and starts a new window. */
+  async take(pid: number): Promise<number> {
+    const { peakRss } = await usage(pid);
+    this.overall.set(pid, Math.max(this.overall.get(pid) ?? 0, peakRss));
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    return peakRss;
   }
 
-  reset(): void {
-    this.peaks.clear();
-  }
-
-  /** Largest sample since the last reset, in MiB. */
-  max(pid: number): number {
-    return Math.round((this.peaks.get(pid) ?? 0) / 1024);
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
+  /** The largest peak of every window taken so far, plus the current one. */
+  async max(pid: number): Promise<number> {
+    const { peakRss } = await usage(pid);
+    return Math.max(this.overall.get(pid) ?? 0, peakRss);
   }
 }
