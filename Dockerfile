@@ -2,6 +2,8 @@
 # dependencies only, and runs as a non-root user. The build stage runs deploy/image/build.sh, the same
 # script CI runs without an engine (test/clients/image.test.ts).
 FROM node:24-bookworm-slim AS build
+# a C toolchain for node-gyp: the optional sendfile addon for zero-copy blob downloads (src/native/)
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.web.json ./
 COPY src ./src

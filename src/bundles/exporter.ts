@@ -7,7 +7,6 @@
  */
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { RegistryError } from '../oci/errors.js';
 import { parseDigest } from '../oci/digest.js';
 import { checkName } from '../oci/names.js';
@@ -86,6 +85,7 @@ async function planExport(registry: Registry, store: BlobStore, images: string[]
 
 async function writeExport(store: BlobStore, plan: ExportPlan, out: Writable): Promise<ExportReport> {
   const { manifests, blobs, index } = plan;
+  const { default: tar } = await import('tar-stream'); // loaded on the first export, not at start
   const pack = tar.pack();
   const writing = pipeline(pack, out);
   const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', type: 'file' as const });

@@ -11,7 +11,6 @@ import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
 import { RegistryError } from '../oci/errors.js';
 import { tryParseDigest } from '../oci/digest.js';
 import type { BlobIngester } from '../storage/blobstore.js';
@@ -57,6 +56,7 @@ async function peek(source: Readable): Promise<{ gzip: boolean; stream: Readable
 export async function loadTar(source: Readable, store: BlobIngester, staging: string): Promise<BundleFiles> {
   const blobs = new Set<string>();
   const links = new Map<string, string>();
+  const { default: tar } = await import('tar-stream'); // loaded on the first bundle, not at start
   const extract = tar.extract();
   let feeding: Promise<void> | undefined;
   try {

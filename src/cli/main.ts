@@ -6,15 +6,10 @@
  */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type BerthConfig } from '../config/config.js';
-import { serve } from './serve.js';
-import { userAdd, userDelete } from './user.js';
-import { gcOnce } from './gc.js';
-import { verifyOnce } from './verify.js';
-import { exportBundle, importBundle } from './bundles.js';
-import { writeMirrorConfig } from './mirror-config.js';
-import { configCheck } from './config-check.js';
-import { probe } from './probe.js';
 import type { ImportOptions } from '../bundles/importer.js';
+
+// Each subcommand imports its own modules when it runs: `berth serve` never loads the HTTP client,
+// the progress bars or the tar code of the others (every module loaded stays resident).
 
 const program = new Command();
 program.name('berth').description('A lightweight OCI registry for edge clusters');
@@ -39,17 +34,17 @@ onRoot('serve', 'run the registry')
   .action(async (opts: { listen?: string; root?: string; config?: string }) => {
     const config = await configOf(opts);
     if (opts.listen) config.http.listen = opts.listen;
-    await serve(config);
+    await (await import('./serve.js')).serve(config);
   });
 
 onRoot('gc', 'collect garbage once (a running registry is asked to, through its loopback endpoint)')
   .option('--dry-run', 'report what would go; delete nothing')
-  .action(async (opts: { dryRun?: boolean; root?: string; config?: string }) => gcOnce(await configOf(opts), !!opts.dryRun));
+  .action(async (opts: { dryRun?: boolean; root?: string; config?: string }) => (await import('./gc.js')).gcOnce(await configOf(opts), !!opts.dryRun));
 
 onRoot('verify', 're-hash every blob and manifest and check the index against the store (stopped registry)')
   .option('--repair', 'remove index entries whose content is gone or corrupt')
   .action(async (opts: { repair?: boolean; root?: string; config?: string }) => {
-    process.exitCode = await verifyOnce(await configOf(opts), !!opts.repair);
+    process.exitCode = await (await import('./verify.js')).verifyOnce(await configOf(opts), !!opts.repair);
   });
 
 onRoot('import', 'load a content bundle: an OCI layout (directory or tar, gzip or not) or a docker save archive')
@@ -60,20 +55,20 @@ onRoot('import', 'load a content bundle: an OCI layout (directory or tar, gzip o
     const o: ImportOptions = {};
     if (opts.prefix !== undefined) o.prefix = opts.prefix;
     if (opts.repository !== undefined) o.repository = opts.repository;
-    await importBundle(await configOf(opts), file, o);
+    await (await import('./bundles.js')).importBundle(await configOf(opts), file, o);
   });
 
 onRoot('export', 'write images (repo:tag or repo@digest) as an OCI layout tar')
   .argument('<image...>', 'images to export')
   .requiredOption('-o, --output <file>', 'the tar to write')
-  .action(async (images: string[], opts: { output: string; root?: string; config?: string }) => exportBundle(await configOf(opts), images, opts.output));
+  .action(async (images: string[], opts: { output: string; root?: string; config?: string }) => (await import('./bundles.js')).exportBundle(await configOf(opts), images, opts.output));
 
 program
   .command('config')
   .description('configuration tools')
   .command('check <file>')
   .description('validate a configuration file (and BERTH_* overrides) as start-up would')
-  .action(async (file: string) => configCheck(file));
+  .action(async (file: string) => (await import('./config-check.js')).configCheck(file));
 
 program
   .command('probe')
@@ -81,7 +76,7 @@ program
   .option('--port <port>', 'its port', '5000')
   .option('--path <path>', 'the probe', '/livez')
   .action(async (opts: { port: string; path: string }) => {
-    process.exitCode = await probe(Number(opts.port), opts.path);
+    process.exitCode = await (await import('./probe.js')).probe(Number(opts.port), opts.path);
   });
 
 program
@@ -95,6 +90,7 @@ program
   .option('--skip-verify', 'do not verify berth\'s certificate')
   .option('--no-fallback', 'never go to the upstream itself (air-gapped sites)')
   .action(async (opts: { registry: string; upstream: string[]; output: string; ca?: string; scheme?: string; skipVerify?: boolean; fallback: boolean }) => {
+    const { writeMirrorConfig } = await import('./mirror-config.js');
     const files = await writeMirrorConfig({ registry: opts.registry, upstreams: opts.upstream, output: opts.output, ca: opts.ca, scheme: opts.scheme, skipVerify: opts.skipVerify, fallback: opts.fallback });
     process.stdout.write(`${files.join('\n')}\n`);
   });
@@ -106,13 +102,13 @@ user
   .option('--password-stdin', 'read the password from standard input (the default)')
   .option('--config <file>', 'configuration naming http.auth.htpasswd.path')
   .option('--file <htpasswd>', 'the htpasswd file itself')
-  .action(async (name: string, opts: { config?: string; file?: string }) => userAdd(await loadConfig(opts.config), name, opts.file));
+  .action(async (name: string, opts: { config?: string; file?: string }) => (await import('./user.js')).userAdd(await loadConfig(opts.config), name, opts.file));
 user
   .command('delete <name>')
   .description('remove a user')
   .option('--config <file>', 'configuration naming http.auth.htpasswd.path')
   .option('--file <htpasswd>', 'the htpasswd file itself')
-  .action(async (name: string, opts: { config?: string; file?: string }) => userDelete(await loadConfig(opts.config), name, opts.file));
+  .action(async (name: string, opts: { config?: string; file?: string }) => (await import('./user.js')).userDelete(await loadConfig(opts.config), name, opts.file));
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) {

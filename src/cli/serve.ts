@@ -7,21 +7,18 @@ import type { AuthDeps } from '../http/authorize.js';
 import { StorePaths } from '../storage/paths.js';
 import { writeFile, unlink } from 'node:fs/promises';
 import { BasicGate, BearerGate } from '../auth/authenticator.js';
-import { TokenIssuer } from '../auth/tokens.js';
-import { TokenService } from '../auth/token-service.js';
+import type { TokenService } from '../auth/token-service.js';
 import { DEFAULT_LIMITS, LoginLimiter } from '../auth/limiter.js';
 import { Htpasswd } from '../auth/htpasswd.js';
 import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
-import { openMirror } from '../mirror/mirror.js';
 import { StorageStatsCache } from '../registry/storage-stats.js';
 import { PasswordCheck } from '../auth/passwords.js';
 import { SessionStore } from '../auth/sessions.js';
-import { createUi } from '../ui/ui.js';
-import { Metrics } from '../http/metrics.js';
 import { readTls, watchTls } from './tls.js';
 import { DEFAULT_LIMITS as HTTP_LIMITS, type Limits } from '../http/limits.js';
 import { pino } from 'pino';
+import { bufferedDestination } from './log.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { BundleImporter } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
@@ -46,6 +43,8 @@ export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; 
   const t = config.http.auth?.token;
   const passwords = new PasswordCheck(users, limiter);
   if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter), policy }, passwords };
+  const { TokenIssuer } = await import('../auth/tokens.js');
+  const { TokenService } = await import('../auth/token-service.js');
   const issuer = await TokenIssuer.open(t.key ?? new StorePaths(config.storage.root).tokenKey, t.key === undefined, {
     service: t.service ?? 'berth',
     issuer: t.issuer ?? 'berth',
@@ -90,18 +89,19 @@ export async function serve(config: BerthConfig): Promise<void> {
       await opened.index.repositoryExists('readyz-probe');
     },
   };
-  const mirror = config.mirror ? openMirror(config.mirror, opened) : undefined;
+  // optional features load their modules only when configured (every module loaded stays resident)
+  const mirror = config.mirror ? (await import('../mirror/mirror.js')).openMirror(config.mirror, opened) : undefined;
   const bundles = {
     importer: new BundleImporter(opened.registry, opened.blobs, new StorePaths(config.storage.root)),
     exporter: new BundleExporter(opened.registry, opened.blobs),
     ...(config.mirror?.prefix ? { defaultPrefix: config.mirror.prefix } : {}),
   };
   const storageStats = new StorageStatsCache(opened.blobs, opened.index);
-  const metrics = config.metrics.enabled ? new Metrics({ registry: opened.registry, mirror: mirror?.pull, storage: storageStats.get }) : undefined;
+  const metrics = config.metrics.enabled ? new (await import('../http/metrics.js')).Metrics({ registry: opened.registry, mirror: mirror?.pull, storage: storageStats.get }) : undefined;
   const { auth, tokens, passwords } = await authFrom(config);
   const sessions = config.ui.enabled && passwords ? new SessionStore(durationMs(config.ui.sessionTTL), (user) => passwords.users.has(user)) : undefined;
   const ui = config.ui.enabled
-    ? createUi(opened.index, opened.registry, {
+    ? (await import('../ui/ui.js')).createUi(opened.index, opened.registry, {
         ...(passwords ? { passwords } : {}),
         storage: storageStats.get,
         gcSchedule: { enabled: config.storage.gc.enabled, interval: String(config.storage.gc.interval), delay: String(config.storage.gc.delay) },
@@ -125,11 +125,12 @@ export async function serve(config: BerthConfig): Promise<void> {
     ui,
     sessions,
     gcDelayMs: durationMs(config.storage.gc.delay),
+    zeroCopy: config.http.zeroCopy ?? true,
     externalUrl: config.http.externalUrl,
-    // JSON lines for log pipelines; readable lines when a person watches a terminal
-    logger: process.stdout.isTTY
-      ? { level: config.log.level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } }
-      : { level: config.log.level },
+    // readable lines when a person watches a terminal; JSON lines, written in batches, for log pipelines
+    ...(process.stdout.isTTY
+      ? { logger: { level: config.log.level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } }
+      : { loggerInstance: pino({ level: config.log.level }, bufferedDestination()) as unknown as FastifyBaseLogger }),
   });
   mirror?.setLog(app.log);
   const stopTlsWatch = tls ? watchTls(app.server as import('node:https').Server, tls, app.log) : undefined;

@@ -18,6 +18,8 @@ export interface BerthConfig {
     limits?: { headerBytes?: number; idleTimeout?: string | number; maxConcurrentUploads?: number; rateLimit?: { max: number; window: string | number } };
     /** On SIGTERM/SIGINT, in-flight requests and uploads get this long to finish (default 60s). */
     shutdownTimeout?: string | number;
+    /** Blob downloads by sendfile(2) where possible (default true); false copies them through user space. */
+    zeroCopy?: boolean;
     auth?: {
       realm?: string;
       htpasswd?: { path: string };
@@ -92,6 +94,7 @@ const SHAPE: Shape = {
     listen: 'string',
     externalUrl: 'string',
     shutdownTimeout: 'duration',
+    zeroCopy: 'boolean',
     tls: { cert: 'string', key: 'string', clientCA: 'string' },
     limits: { headerBytes: 'number', idleTimeout: 'duration', maxConcurrentUploads: 'number', rateLimit: { max: 'number', window: 'duration' } },
     auth: {

@@ -2,10 +2,11 @@
  * buildApp(deps): the Fastify application as a function of its dependencies. It never listens;
  * src/cli/serve.ts does, and tests use app.inject() or listen on 127.0.0.1 themselves.
  */
+import { createRequire } from 'node:module';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { sendError } from './errors.js';
-import { match, matchedRoute, type V2Route } from './router.js';
+import { match, matchedRoute, routeOf, type V2Route } from './router.js';
 import { Urls } from './urls.js';
 import { auditLine, rememberPrincipal } from './audit.js';
 import { authorize, type AuthDeps } from './authorize.js';
@@ -18,9 +19,9 @@ import { uploadRoutes } from './routes/uploads.js';
 import { manifestRoutes } from './routes/manifests.js';
 import { listingRoutes } from './routes/listings.js';
 import type { Mirror } from '../mirror/mirror.js';
-import { bundleRoutes, type Bundles } from './routes/bundles.js';
-import { routeOf, type Metrics } from './metrics.js';
-import { uiRoutes, type UiDeps } from '../ui/ui.js';
+import type { Bundles } from './routes/bundles.js';
+import type { Metrics } from './metrics.js';
+import type { UiDeps } from '../ui/ui.js';
 import type { SessionStore } from '../auth/sessions.js';
 import { DEFAULT_LIMITS, UploadSlots, clientError, registerRateLimit, type Limits } from './limits.js';
 
@@ -37,6 +38,8 @@ export interface AppDeps {
   /** Absolute base of the URLs berth hands out, when it sits behind an ingress. */
   externalUrl?: string;
   logger?: FastifyServerOptions['logger'];
+  /** A logger made by the caller (its own destination); takes the place of `logger`. */
+  loggerInstance?: FastifyBaseLogger;
   /** The pull-through mirror (issue 7); absent, names are never mapped and nothing is fetched. */
   mirror?: Pick<Mirror, 'names' | 'pull'>;
   /** Serve https with these (key, cert, and for mutual TLS ca + requestCert); absent, plain http. */
@@ -51,6 +54,8 @@ export interface AppDeps {
   bundles?: Bundles;
   /** The web UI at / and its API under /api/ (issue 9); absent, neither exists. */
   ui?: UiDeps;
+  /** Blob downloads through sendfile(2) when the addon is built (default true); false copies them through user space. */
+  zeroCopy?: boolean;
   /** The UI's login sessions (with auth and the UI on); /api/ endpoints accept their cookie. */
   sessions?: SessionStore;
 }
@@ -63,6 +68,9 @@ class AccessLog extends LogController {
   ) {
     super();
   }
+  /** Whether access lines are written at all (log.level info or finer); worked out once. */
+  private info?: boolean;
+
   override incomingRequest(): void {}
   override requestCompleted(
     _error: Error | null | undefined,
@@ -70,6 +78,15 @@ class AccessLog extends LogController {
     reply: import('fastify').FastifyReply,
   ): void {
     const route = routeOf(request);
+    this.info ??= (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') ?? true;
+    if (this.info) this.accessLine(request, reply, route);
+    const audit = auditLine(request, reply);
+    // the audit trail goes to its own stream when one is configured (log.audit), with the request id
+    if (audit) (this.audit ?? request.log).info(this.audit ? { ...audit, reqId: request.id } : audit, audit.event);
+    this.metrics?.observe(request, reply, route);
+  }
+
+  private accessLine(request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply, route: string): void {
     const line: Record<string, unknown> = {
       method: request.method,
       url: request.url,
@@ -84,14 +101,37 @@ class AccessLog extends LogController {
     const bytesOut = Number(reply.getHeader('content-length'));
     if (bytesOut > 0 && request.method !== 'HEAD') line.bytesOut = bytesOut;
     request.log.info(line, 'request');
-    const audit = auditLine(request, reply);
-    // the audit trail goes to its own stream when one is configured (log.audit), with the request id
-    if (audit) (this.audit ?? request.log).info(this.audit ? { ...audit, reqId: request.id } : audit, audit.event);
-    this.metrics?.observe(request, reply, route);
   }
 }
 
 const V2_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'] as const;
+
+/** require() as Fastify itself resolves: its compilers are its dependencies, not berth's. */
+const requireFastifyPart = createRequire(createRequire(import.meta.url).resolve('fastify'));
+
+/**
+ * Fastify loads Ajv and fast-json-stringify at start (about 5 MiB resident) although only the web
+ * UI's few routes have schemas: this compiler factory loads Fastify's own compiler, with the same
+ * arguments, the first time one of those routes is called (schemaController.compilersFactory, a
+ * Fastify option). Until then a route's validator is a stub that compiles on its first call.
+ */
+function lazyCompilers(module: '@fastify/ajv-compiler' | '@fastify/fast-json-stringify-compiler') {
+  return (...factoryArgs: unknown[]) => {
+    let compiler: ((route: unknown) => CompiledFn) | undefined;
+    return (route: unknown) => {
+      let compiled: CompiledFn | undefined;
+      const stub: CompiledFn = (data: unknown) => {
+        compiler ??= (requireFastifyPart(module) as () => (...a: unknown[]) => (route: unknown) => CompiledFn)()(...factoryArgs);
+        compiled ??= compiler(route);
+        const result = compiled(data);
+        stub.errors = compiled.errors; // where Fastify reads a validator's errors
+        return result;
+      };
+      return stub;
+    };
+  };
+}
+type CompiledFn = ((data: unknown) => unknown) & { errors?: unknown };
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const limits = deps.limits ?? DEFAULT_LIMITS;
@@ -99,8 +139,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.https ? { https: { ...deps.https, maxHeaderSize: limits.headerBytes } } : { http: { maxHeaderSize: limits.headerBytes } }),
     connectionTimeout: limits.idleTimeoutMs,
     clientErrorHandler: clientError,
-    logger: deps.logger ?? false,
+    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? false }),
     logController: new AccessLog(deps.metrics, deps.auditLog),
+    schemaController: {
+      compilersFactory: { buildValidator: lazyCompilers('@fastify/ajv-compiler'), buildSerializer: lazyCompilers('@fastify/fast-json-stringify-compiler') },
+    } as FastifyServerOptions['schemaController'],
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 8192 },
     // Uploads can be long: no Fastify-level request timeout (issue: slow-client limits in ops/).
@@ -109,8 +152,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const urls = new Urls(deps.externalUrl?.replace(/\/+$/, '') ?? '');
 
   // distribution-spec "API Version Check": every response carries the version header.
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+    done();
   });
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   if (limits.rateLimit) await registerRateLimit(app, limits.rateLimit);
@@ -120,17 +164,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
 
   const routes: V2Route[] = [
+    // manifests first: the most frequent requests (a pull's HEAD and GET by tag); no other pattern
+    // ends in /manifests/<reference>. Uploads stay before blobs: /blobs/uploads would match both.
+    manifestRoutes(deps.registry, urls, deps.mirror?.pull),
     ...listingRoutes(deps.registry, urls),
     ...uploadRoutes(deps.registry, urls),
-    blobRoutes(deps.registry, deps.mirror?.pull),
-    manifestRoutes(deps.registry, urls, deps.mirror?.pull),
+    blobRoutes(deps.registry, deps.mirror?.pull, deps.zeroCopy ?? true),
   ];
 
   if (deps.tokens) await tokenRoutes(app, deps.tokens);
   await adminRoutes(app, deps.registry, deps.gcDelayMs ?? 3_600_000);
   const apiAuth = { ...(deps.auth ? { auth: deps.auth } : {}), ...(deps.sessions ? { sessions: deps.sessions } : {}) };
-  if (deps.bundles) await bundleRoutes(app, deps.bundles, apiAuth);
-  if (deps.ui) await uiRoutes(app, deps.ui, apiAuth);
+  // optional features: their modules load only when they are on (every module loaded stays resident)
+  if (deps.bundles) await (await import('./routes/bundles.js')).bundleRoutes(app, deps.bundles, apiAuth);
+  if (deps.ui) await (await import('../ui/ui.js')).uiRoutes(app, deps.ui, apiAuth);
   if (deps.metrics) await deps.metrics.routes(app);
   await healthRoutes(app, deps.health ?? { shuttingDown: false, check: async () => undefined });
 

@@ -24,23 +24,38 @@ export interface AuditLine {
 }
 
 export function auditLine(request: FastifyRequest, reply: FastifyReply): AuditLine | undefined {
-  const status = reply.statusCode;
+  const event = auditEvent(request, reply.statusCode);
+  if (!event) return undefined;
+  // only now: request.ip asks the kernel for the peer's address
+  const line: AuditLine = { audit: true, event: event.event, client: request.ip, user: principals.get(request.raw) };
+  if (event.repository !== undefined) line.repository = event.repository;
+  if (event.reference !== undefined) line.reference = event.reference;
+  if (event.event === 'push') {
+    const digest = reply.getHeader('docker-content-digest');
+    line.digest = typeof digest === 'string' ? digest : undefined;
+  }
+  return line;
+}
+
+/** Which audited event a completed request was, if any (most are none: pulls are not audited). */
+function auditEvent(request: FastifyRequest, status: number): Pick<AuditLine, 'event' | 'repository' | 'reference'> | undefined {
+  const method = request.method;
+  if (status === 401) {
+    if (request.headers.authorization !== undefined) return { event: 'login-failed' };
+    if (method === 'POST' && rawPath(request) === '/api/session') return { event: 'login-failed' };
+    return undefined;
+  }
+  if (method === 'GET' || method === 'HEAD' || (method !== 'PUT' && method !== 'DELETE')) return undefined;
   const path = rawPath(request);
-  const base = { audit: true as const, client: request.ip, user: principals.get(request.raw) };
-  if (status === 401 && request.headers.authorization !== undefined) return { ...base, event: 'login-failed' };
-  if (path === '/api/session' && request.method === 'POST' && status === 401) return { ...base, event: 'login-failed' };
-  if (path === '/api/image' && request.method === 'DELETE' && status === 202) {
+  if (path === '/api/image' && method === 'DELETE' && status === 202) {
     // the web UI's delete: the same event as DELETE /v2/<name>/manifests/<reference>
     const q = query(request);
-    return { ...base, event: 'delete', repository: q.get('repository') ?? '', reference: q.get('reference') ?? '' };
+    return { event: 'delete', repository: q.get('repository') ?? '', reference: q.get('reference') ?? '' };
   }
   const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(path);
   if (!m) return undefined;
   const where = { repository: m[1]!, reference: decodeURIComponent(m[3]!) };
-  if (request.method === 'PUT' && m[2] === 'manifests' && status === 201) {
-    const digest = reply.getHeader('docker-content-digest');
-    return { ...base, event: 'push', ...where, digest: typeof digest === 'string' ? digest : undefined };
-  }
-  if (request.method === 'DELETE' && status === 202) return { ...base, event: 'delete', ...where };
+  if (method === 'PUT' && m[2] === 'manifests' && status === 201) return { event: 'push', ...where };
+  if (method === 'DELETE' && status === 202) return { event: 'delete', ...where };
   return undefined;
 }

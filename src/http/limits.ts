@@ -4,7 +4,6 @@
  * the spec's error code: TOOMANYREQUESTS (429, with Retry-After) for the caps.
  */
 import type { Socket } from 'node:net';
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../oci/errors.js';
 import { rawPath } from './request.js';
@@ -66,7 +65,9 @@ export class UploadSlots {
   }
 }
 
+/** Loaded only when a rate limit is configured. */
 export async function registerRateLimit(app: FastifyInstance, limit: { max: number; windowMs: number }): Promise<void> {
+  const { default: rateLimit } = await import('@fastify/rate-limit');
   await app.register(rateLimit, {
     global: true,
     max: limit.max,

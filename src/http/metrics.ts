@@ -9,21 +9,12 @@ import { Counter, Gauge, Histogram, Registry as PromRegistry, collectDefaultMetr
 import type { Registry } from '../registry/registry.js';
 import type { PullThrough } from '../mirror/pull-through.js';
 import type { StorageStats } from '../registry/storage-stats.js';
-import { rawPath } from './request.js';
-import { matchedRoute } from './router.js';
 
 export interface MetricsSources {
   registry: Registry;
   mirror?: PullThrough;
   /** What storage holds; on every scrape, so it must cache its walk of the store (StorageStatsCache does). */
   storage?: () => Promise<StorageStats>;
-}
-
-/** A low-cardinality route label: the /v2/ endpoint kind the router matched, else the Fastify route. */
-export function routeOf(request: FastifyRequest): string {
-  const m = matchedRoute(request);
-  if (m) return m.kind;
-  return rawPath(request).startsWith('/v2') ? 'other' : (request.routeOptions.url ?? 'unknown');
 }
 
 export class Metrics {
@@ -79,15 +70,33 @@ export class Metrics {
     }
   }
 
+  /**
+   * The series of one route, method and status, made once: prom-client hashes a label set on every
+   * call that names one, and this runs for every request.
+   */
+  private readonly series = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<'route' | 'method'>; bytesIn: Counter.Internal; bytesOut: Counter.Internal }>();
+
   /** `route`: routeOf(request), which the access log has worked out already. */
   observe(request: FastifyRequest, reply: FastifyReply, route: string): void {
     const method = request.method;
-    this.requests.inc({ route, method, status: String(reply.statusCode) });
-    this.duration.observe({ route, method }, reply.elapsedTime / 1000);
+    const status = reply.statusCode;
+    const key = `${route} ${method} ${status}`;
+    let s = this.series.get(key);
+    if (!s) {
+      s = {
+        requests: this.requests.labels(route, method, String(status)),
+        duration: this.duration.labels(route, method),
+        bytesIn: this.bytesIn.labels(route),
+        bytesOut: this.bytesOut.labels(route),
+      };
+      this.series.set(key, s);
+    }
+    s.requests.inc();
+    s.duration.observe(reply.elapsedTime / 1000);
     const inLen = Number(request.headers['content-length']);
-    if (inLen > 0) this.bytesIn.inc({ route }, inLen);
+    if (inLen > 0) s.bytesIn.inc(inLen);
     const outLen = Number(reply.getHeader('content-length'));
-    if (outLen > 0 && method !== 'HEAD') this.bytesOut.inc({ route }, outLen);
+    if (outLen > 0 && method !== 'HEAD') s.bytesOut.inc(outLen);
   }
 
   async routes(app: FastifyInstance): Promise<void> {

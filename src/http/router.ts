@@ -69,6 +69,16 @@ export function matchedRoute(request: FastifyRequest): { kind: RouteKind; reposi
   return matched.get(request.raw);
 }
 
+/** A low-cardinality route label (logs, metrics): the /v2/ endpoint kind matched, else the Fastify route. */
+export function routeOf(request: FastifyRequest): string {
+  const m = matched.get(request.raw);
+  if (m) return m.kind;
+  return rawPath(request).startsWith('/v2') ? 'other' : (request.routeOptions.url ?? 'unknown');
+}
+
+/** The query of every request that has none (most of them): nothing to parse, nothing to allocate. */
+const NO_QUERY: URLSearchParams = new URLSearchParams();
+
 export function match(routes: V2Route[], request: FastifyRequest): Matched {
   const path = rawPath(request);
   for (const route of routes) {
@@ -87,7 +97,7 @@ export function match(routes: V2Route[], request: FastifyRequest): Matched {
         throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the path');
       }
     }
-    return { route, method, ctx: { name, ref, query: query(request), access: OPEN_ACCESS } };
+    return { route, method, ctx: { name, ref, query: request.raw.url?.includes('?') ? query(request) : NO_QUERY, access: OPEN_ACCESS } };
   }
   throw new RegistryError('NAME_UNKNOWN', `no such endpoint: ${path.slice(0, 200)}`, { status: 404 });
 }

@@ -5,6 +5,12 @@
  * refill the cache with what it read before the change: fills carry the cache's version from
  * before the read and are dropped if any change happened since (one counter, not one per
  * repository: it costs no memory per repository, and only a fill that raced a write is lost).
+ *
+ * Eviction is CLOCK (second chance), not strict LRU: a hit only marks its entry, so a read never
+ * reorders the map (a hot manifest is read tens of thousands of times a second); eviction gives a
+ * marked entry one more round. The budget counts each entry's bytes plus ENTRY_OVERHEAD, what its
+ * record, key and map slot take beside them (manifests are small: without it, a budget of bytes
+ * would hold several times its size).
  */
 import type { ManifestRecord } from '../index/metadata.js';
 
@@ -14,10 +20,18 @@ export interface CachedManifest {
 }
 
 const SEP = '\u0000';
+/** Heap bytes of an entry beside its manifest bytes: the record's strings and object, the key, the Buffer and map slot (an estimate). */
+export const ENTRY_OVERHEAD = 1024;
+
+interface Slot {
+  entry: CachedManifest;
+  cost: number;
+  used: boolean;
+}
 
 export class ManifestCache {
   private readonly tags = new Map<string, string>();
-  private readonly manifests = new Map<string, CachedManifest>();
+  private readonly manifests = new Map<string, Slot>();
   private generation = 0;
   private bytes = 0;
 
@@ -40,14 +54,10 @@ export class ManifestCache {
   }
 
   manifest(repo: string, digest: string): CachedManifest | undefined {
-    const key = repo + SEP + digest;
-    const hit = this.manifests.get(key);
-    if (hit) {
-      // refresh its place in the LRU order
-      this.manifests.delete(key);
-      this.manifests.set(key, hit);
-    }
-    return hit;
+    const slot = this.manifests.get(repo + SEP + digest);
+    if (!slot) return undefined;
+    slot.used = true;
+    return slot.entry;
   }
 
   fillTag(repo: string, tag: string, digest: string, seen: number): void {
@@ -59,12 +69,21 @@ export class ManifestCache {
   }
 
   fillManifest(repo: string, entry: CachedManifest, seen: number): void {
-    if (seen !== this.generation || entry.bytes.length > this.maxBytes / 8) return;
+    const cost = entry.bytes.length + ENTRY_OVERHEAD;
+    if (seen !== this.generation || cost > this.maxBytes / 8) return;
     const key = repo + SEP + entry.record.digest;
     this.dropManifest(key);
-    this.manifests.set(key, entry);
-    this.bytes += entry.bytes.length;
-    while (this.bytes > this.maxBytes) this.dropManifest(this.manifests.keys().next().value!);
+    this.manifests.set(key, { entry, cost, used: false });
+    this.bytes += cost;
+    while (this.bytes > this.maxBytes) {
+      const [oldest, slot] = this.manifests.entries().next().value!;
+      if (slot.used) {
+        // second chance: to the back of the queue, unmarked
+        slot.used = false;
+        this.manifests.delete(oldest);
+        this.manifests.set(oldest, slot);
+      } else this.dropManifest(oldest);
+    }
   }
 
   forgetTag(repo: string, tag: string): void {
@@ -80,6 +99,6 @@ export class ManifestCache {
     const old = this.manifests.get(key);
     if (!old) return;
     this.manifests.delete(key);
-    this.bytes -= old.bytes.length;
+    this.bytes -= old.cost;
   }
 }

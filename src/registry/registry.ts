@@ -34,7 +34,7 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   deleteEnabled: true,
   maxManifestBytes: 4 * 1024 * 1024,
   maxPageSize: 10_000,
-  manifestCacheBytes: 16 * 1024 * 1024,
+  manifestCacheBytes: 8 * 1024 * 1024,
   retention: [],
   quotas: { quotas: [] },
 };

@@ -16,6 +16,8 @@ export interface OpenBlob {
   read(buf: Buffer, length: number, position: number): Promise<number>;
   /** Releases the blob (after reads; a stream closes it by itself). */
   close(): Promise<void>;
+  /** A descriptor of the complete file, when the blob is one: the kernel may send it to a socket itself (sendfile). */
+  readonly fd?: number;
 }
 
 export interface BlobStatter {

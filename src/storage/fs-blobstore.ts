@@ -61,6 +61,7 @@ export class FsBlobStore implements BlobStore {
       stream: (start?: number, end?: number) => fh.createReadStream({ start, end, autoClose: true, highWaterMark: READ_CHUNK }),
       read: async (buf: Buffer, length: number, position: number) => (await fh.read(buf, 0, length, position)).bytesRead,
       close: () => fh.close(),
+      fd: fh.fd,
     };
   }
 

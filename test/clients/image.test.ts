@@ -20,6 +20,7 @@ describe('image build script', () => {
     const built = spawnSync('sh', [join(ROOT, 'deploy/image/build.sh'), out], { timeout: 600_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(built.status, `build.sh failed:\n${built.stdout}${built.stderr}`).toBe(0);
     expect(existsSync(join(out, 'dist/cli/main.js'))).toBe(true);
+    expect(existsSync(join(out, 'dist/native/sendfile.node')), 'the zero-copy addon was not built: apt-get install -y python3 make g++').toBe(true);
     expect(existsSync(join(out, 'node_modules/fastify'))).toBe(true);
     expect(existsSync(join(out, 'node_modules/vitest'))).toBe(false); // dev dependencies pruned
     expect(existsSync(join(out, 'node_modules/typescript'))).toBe(false);

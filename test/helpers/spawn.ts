@@ -32,14 +32,14 @@ export interface Berth {
 }
 
 /** `tlsCa`: berth serves https (its config says so); the CA that signed its certificate. */
-export async function spawnBerth(opts: { root?: string; args?: string[]; tlsCa?: Buffer } = {}): Promise<Berth> {
+export async function spawnBerth(opts: { root?: string; args?: string[]; tlsCa?: Buffer; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Berth> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'berth-spawn-')));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [CLI, 'serve', '--listen', host, '--root', root, ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'serve', '--listen', host, '--root', root, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env },
+    env: { ...process.env, ...opts.env },
   });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));

@@ -52,3 +52,22 @@ describe('logs on a terminal', () => {
     expect(text).not.toMatch(/"msg":"berth is serving"/);
   });
 });
+
+describe('log writes', () => {
+  it('gathers lines into few writes, yet shows them within about a second and loses none at shutdown', async () => {
+    const berth = await spawnBerth();
+    try {
+      for (let i = 0; i < 20; i++) await (await fetch(`${berth.url}/v2/lines/app/manifests/t${i}`)).arrayBuffer();
+      // lines gathered below 8 KiB go out on the periodic flush: at most a second later
+      const deadline = Date.now() + 3000;
+      const count = () => berth.log().split('\n').filter((l) => l.includes('"msg":"request"') && l.includes('/v2/lines/')).length;
+      while (count() < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(count()).toBe(20);
+      for (let i = 0; i < 30; i++) await (await fetch(`${berth.url}/v2/lines/app/manifests/u${i}`)).arrayBuffer();
+    } finally {
+      await berth.stop(); // SIGTERM: whatever is gathered is written before the process ends
+    }
+    const lines = berth.log().split('\n').filter((l) => l.includes('"msg":"request"') && l.includes('/v2/lines/app/manifests/u'));
+    expect(lines).toHaveLength(30);
+  });
+});

@@ -6,7 +6,8 @@ import { byteRange } from '../request.js';
 import { sendBlob } from '../send-blob.js';
 import type { PullThrough } from '../../mirror/pull-through.js';
 
-export function blobRoutes(registry: Registry, pull?: PullThrough): V2Route {
+/** `zeroCopy: false` serves every download through user space (see send-blob.ts). */
+export function blobRoutes(registry: Registry, pull?: PullThrough, zeroCopy = true): V2Route {
   async function head(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
     const { digest, size } = await (pull ? pull.blobSize(ctx.name, ctx.remote, ctx.ref) : registry.blobs.stat(ctx.name, ctx.ref));
     return reply
@@ -43,11 +44,11 @@ export function blobRoutes(registry: Registry, pull?: PullThrough): V2Route {
         await blob.close();
         return reply.code(200).send();
       }
-      return sendBlob(reply, 200, blob, 0, blob.size - 1);
+      return sendBlob(reply, 200, blob, 0, blob.size - 1, zeroCopy);
     }
     reply.header('Content-Length', String(range.end - range.start + 1));
     reply.header('Content-Range', `bytes ${range.start}-${range.end}/${blob.size}`);
-    return sendBlob(reply, 206, blob, range.start, range.end);
+    return sendBlob(reply, 206, blob, range.start, range.end, zeroCopy);
   }
 
   async function del(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {

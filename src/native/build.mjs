@@ -1,0 +1,37 @@
+// Builds the optional sendfile addon (sendfile.c) into dist/native/ with node-gyp, the native build
+// tool npm ships (npm run build and the Docker build stage run this; npm install never does). When it
+// cannot be built (no compiler, not Linux), berth works all the same: blob downloads then copy
+// through user space. Skipped when the built addon is newer than its source.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, '..', '..', 'dist', 'native', 'sendfile.node');
+const source = join(here, 'sendfile.c');
+
+function note(why) {
+  process.stderr.write(`berth: the zero-copy download addon was not built (${why}); blob downloads will copy through user space\n`);
+}
+
+if (process.platform !== 'linux') {
+  note(`sendfile(2) is Linux's; this is ${process.platform}`);
+} else if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs) {
+  // up to date
+} else {
+  const gyp = process.env.npm_config_node_gyp; // set by npm for the scripts it runs
+  if (!gyp) {
+    note('run it through npm run build');
+  } else {
+    try {
+      execFileSync(process.execPath, [gyp, 'rebuild', '--silent', '-C', here], { stdio: ['ignore', 'ignore', 'pipe'] });
+      mkdirSync(dirname(out), { recursive: true });
+      copyFileSync(join(here, 'build', 'Release', 'sendfile.node'), out);
+    } catch (err) {
+      note(String(err.stderr ?? err.message).trim().split('\n').slice(-3).join(' / '));
+    } finally {
+      rmSync(join(here, 'build'), { recursive: true, force: true });
+    }
+  }
+}

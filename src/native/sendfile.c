@@ -1,0 +1,151 @@
+/*
+ * sendfile(2) for blob downloads: the kernel moves file pages to the socket, no copy through user
+ * space. One call of send(outFd, inFd, offset, count) runs on libuv's thread pool (as an fs.read
+ * would: a cold page cache must not stall the event loop) and returns how many bytes went out
+ * before the socket's buffer filled (the socket is non-blocking: EAGAIN ends the call, it never
+ * waits for the client). The JavaScript side waits for the socket to drain and calls again.
+ * The socket is used through a duplicate of Node's descriptor (hold/release): if Node closes its
+ * own while a call runs on the pool (the client left), the number cannot be reused for another
+ * connection under the call, and the connection ends when both are closed.
+ * Linux only; without this addon berth copies through user space (src/http/send-blob.ts).
+ */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int out_fd;
+  int in_fd;
+  int64_t offset;
+  int64_t count;
+  int64_t sent;
+  int err;
+} Job;
+
+static void execute(napi_env env, void *data) {
+  (void)env;
+  Job *job = data;
+  off_t off = (off_t)job->offset;
+  int64_t left = job->count;
+  while (left > 0) {
+    ssize_t n = sendfile(job->out_fd, job->in_fd, &off, (size_t)left);
+    if (n > 0) {
+      job->sent += n;
+      left -= n;
+    } else if (n == 0) {
+      break; /* end of file: the caller sees a short count */
+    } else if (errno == EINTR) {
+      continue;
+    } else {
+      if (errno != EAGAIN && job->sent == 0) job->err = errno;
+      break;
+    }
+  }
+}
+
+static void complete(napi_env env, napi_status status, void *data) {
+  Job *job = data;
+  napi_value result;
+  if (status != napi_ok) {
+    napi_value msg;
+    napi_create_string_utf8(env, "sendfile: the job did not run", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &result);
+    napi_reject_deferred(env, job->deferred, result);
+  } else if (job->err != 0) {
+    napi_value msg, code;
+    napi_create_string_utf8(env, strerror(job->err), NAPI_AUTO_LENGTH, &msg);
+    napi_create_int32(env, job->err, &code);
+    napi_create_error(env, NULL, msg, &result);
+    napi_set_named_property(env, result, "errno", code);
+    napi_reject_deferred(env, job->deferred, result);
+  } else {
+    napi_create_int64(env, job->sent, &result);
+    napi_resolve_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  free(job);
+}
+
+/* send(outFd: number, inFd: number, offset: number, count: number): Promise<number> */
+static napi_value send_file(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], promise, name;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4) {
+    napi_throw_type_error(env, NULL, "send(outFd, inFd, offset, count)");
+    return NULL;
+  }
+  Job *job = calloc(1, sizeof(Job));
+  if (job == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  if (napi_get_value_int32(env, argv[0], &job->out_fd) != napi_ok || napi_get_value_int32(env, argv[1], &job->in_fd) != napi_ok ||
+      napi_get_value_int64(env, argv[2], &job->offset) != napi_ok || napi_get_value_int64(env, argv[3], &job->count) != napi_ok ||
+      job->out_fd < 0 || job->in_fd < 0 || job->offset < 0 || job->count < 0) {
+    free(job);
+    napi_throw_type_error(env, NULL, "send(outFd, inFd, offset, count): non-negative integers");
+    return NULL;
+  }
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "berth:sendfile", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, execute, complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
+static int32_t fd_arg(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "a file descriptor");
+    return -1;
+  }
+  return fd;
+}
+
+static napi_value throw_errno(napi_env env, const char *what) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+  napi_throw_error(env, NULL, msg);
+  return NULL;
+}
+
+/* hold(fd: number): number -- a duplicate of fd (close-on-exec) */
+static napi_value hold(napi_env env, napi_callback_info info) {
+  int32_t fd = fd_arg(env, info);
+  if (fd < 0) return NULL;
+  int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return throw_errno(env, "dup");
+  napi_value result;
+  napi_create_int32(env, dup_fd, &result);
+  return result;
+}
+
+/* release(fd: number): void */
+static napi_value release(napi_env env, napi_callback_info info) {
+  int32_t fd = fd_arg(env, info);
+  if (fd < 0) return NULL;
+  if (close(fd) != 0 && errno != EINTR) return throw_errno(env, "close");
+  return NULL;
+}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  napi_value fn;
+  napi_create_function(env, "send", NAPI_AUTO_LENGTH, send_file, NULL, &fn);
+  napi_set_named_property(env, exports, "send", fn);
+  napi_create_function(env, "hold", NAPI_AUTO_LENGTH, hold, NULL, &fn);
+  napi_set_named_property(env, exports, "hold", fn);
+  napi_create_function(env, "release", NAPI_AUTO_LENGTH, release, NULL, &fn);
+  napi_set_named_property(env, exports, "release", fn);
+  return exports;
+}

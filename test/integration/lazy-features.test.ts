@@ -1,0 +1,56 @@
+/**
+ * What is off is not even loaded: a spawned `berth serve` records every package its modules import
+ * (test/helpers/loaded-packages.mjs), and features that are off, or not used yet, import none of theirs.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { spawnBerth } from '../helpers/spawn.js';
+import { testDir } from '../helpers/tmp.js';
+
+const HOOK = fileURLToPath(new URL('../helpers/loaded-packages.mjs', import.meta.url));
+
+async function loadedBy(config: string, exercise?: (url: string) => Promise<void>): Promise<Set<string>> {
+  const dir = await testDir('berth-lazy-');
+  const list = join(dir, 'loaded.txt');
+  await writeFile(list, '');
+  await writeFile(join(dir, 'berth.yaml'), config);
+  const berth = await spawnBerth({ args: ['--config', join(dir, 'berth.yaml')], nodeArgs: ['--import', HOOK], env: { BERTH_TEST_LOADED: list } });
+  try {
+    await (await fetch(`${berth.url}/v2/`)).arrayBuffer();
+    await exercise?.(berth.url);
+  } finally {
+    await berth.stop();
+  }
+  return new Set((await readFile(list, 'utf8')).split('\n').filter(Boolean));
+}
+
+describe('optional features load only when on', () => {
+  it('a default berth loads no HTTP client, token signer, rate limiter, tar or progress bar code', async () => {
+    const loaded = await loadedBy('{}\n');
+    expect(loaded.has('fastify')).toBe(true); // the hook does see imports
+    for (const p of ['undici', 'jose', '@fastify/rate-limit', 'tar-stream', 'cli-progress', 'pino-pretty']) expect(loaded, p).not.toContain(p);
+  });
+
+  it('with the web UI and metrics off, neither their modules nor prom-client nor mime load', async () => {
+    const loaded = await loadedBy('ui: {enabled: false}\nmetrics: {enabled: false}\n');
+    for (const p of ['prom-client', 'mime']) expect(loaded, p).not.toContain(p);
+  });
+
+  it('loads tar code with the first bundle export, not before', async () => {
+    const loaded = await loadedBy('{}\n', async (url) => {
+      // an export of an image that is not there fails before any tar byte, so push one first
+      const cfg = Buffer.from('{}');
+      const { createHash } = await import('node:crypto');
+      const d = `sha256:${createHash('sha256').update(cfg).digest('hex')}`;
+      await (await fetch(`${url}/v2/lazy/app/blobs/uploads/?digest=${d}`, { method: 'POST', body: cfg })).arrayBuffer();
+      const m = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: d, size: cfg.length }, layers: [] });
+      await (await fetch(`${url}/v2/lazy/app/manifests/v1`, { method: 'PUT', body: m, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } })).arrayBuffer();
+      const r = await fetch(`${url}/_berth/export?image=lazy/app:v1`);
+      expect(r.status).toBe(200);
+      await r.arrayBuffer();
+    });
+    expect(loaded).toContain('tar-stream');
+  });
+});
