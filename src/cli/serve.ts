@@ -18,7 +18,7 @@ import { SessionStore } from '../auth/sessions.js';
 import { readTls, watchTls } from './tls.js';
 import { DEFAULT_LIMITS as HTTP_LIMITS, type Limits } from '../http/limits.js';
 import { pino } from 'pino';
-import { bufferedDestination } from './log.js';
+import { BatchedDestination } from './log.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { BundleImporter } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
@@ -130,7 +130,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     // readable lines when a person watches a terminal; JSON lines, written in batches, for log pipelines
     ...(process.stdout.isTTY
       ? { logger: { level: config.log.level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } }
-      : { loggerInstance: pino({ level: config.log.level }, bufferedDestination()) as unknown as FastifyBaseLogger }),
+      : { loggerInstance: pino({ level: config.log.level }, new BatchedDestination()) as unknown as FastifyBaseLogger }),
   });
   mirror?.setLog(app.log);
   const stopTlsWatch = tls ? watchTls(app.server as import('node:https').Server, tls, app.log) : undefined;

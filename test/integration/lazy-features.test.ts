@@ -30,7 +30,15 @@ describe('optional features load only when on', () => {
   it('a default berth loads no HTTP client, token signer, rate limiter, tar or progress bar code', async () => {
     const loaded = await loadedBy('{}\n');
     expect(loaded.has('fastify')).toBe(true); // the hook does see imports
-    for (const p of ['undici', 'jose', '@fastify/rate-limit', 'tar-stream', 'cli-progress', 'pino-pretty']) expect(loaded, p).not.toContain(p);
+    for (const p of ['undici', 'jose', '@fastify/rate-limit', 'tar-stream', 'cli-progress', 'pino-pretty', 'prom-client']) expect(loaded, p).not.toContain(p);
+  });
+
+  it('loads prom-client with the first scrape of /metrics', async () => {
+    const loaded = await loadedBy('{}\n', async (url) => {
+      const r = await fetch(`${url}/metrics`);
+      expect(await r.text()).toContain('berth_process_resident_memory_bytes');
+    });
+    expect(loaded).toContain('prom-client');
   });
 
   it('with the web UI and metrics off, neither their modules nor prom-client nor mime load', async () => {
