@@ -39,10 +39,19 @@ async function dataFile(dir: string, size: number): Promise<string> {
   return path;
 }
 
-/** Resident set a second after start (the server answered /v2/ once), in MiB. */
-async function idleRss(s: Server): Promise<number> {
-  await new Promise((r) => setTimeout(r, 1000));
+/** Resident set `seconds` after start (the server answered /v2/ once and then idled), in MiB. */
+async function idleRss(s: Server, seconds = 1): Promise<number> {
+  await new Promise((r) => setTimeout(r, seconds * 1000));
   return (await usage(s.pid)).rss / MiB;
+}
+
+/**
+ * Idle resident set a second after start, and once the process has idled for 10 s: V8 gives unused
+ * heap pages back only when its memory reducer runs, some 8 s after the last collection.
+ */
+async function idleFigures(s: Server): Promise<P.Figures> {
+  const first = await idleRss(s, 1);
+  return { idleRss1s: first, idleRss: await idleRss(s, 9) };
 }
 
 async function main(): Promise<void> {
@@ -79,15 +88,15 @@ async function main(): Promise<void> {
     for (const d of ['b', 'd', 'q', 'l']) await mkdir(join(tmp, d), { recursive: true });
     const berth = await startBerth(join(tmp, 'b', 'root'));
     servers.push(berth);
-    add('berth', { idleRss: await idleRss(berth) });
+    add('berth', await idleFigures(berth));
     const dist = await startDistribution(join(tmp, 'd', 'root'));
     servers.push(dist);
-    add('distribution', { idleRss: await idleRss(dist) });
+    add('distribution', await idleFigures(dist));
     const quiet = await startBerth(join(tmp, 'q', 'root'), { name: 'berth-quiet', quiet: true });
     servers.push(quiet);
     const trivial = await startTrivialNode(tmp);
     servers.push(trivial);
-    add('node-trivial', { idleRss: await idleRss(trivial) });
+    add('node-trivial', await idleFigures(trivial));
     const envOf = async (server: Server): Promise<P.Env> => {
       const p = pool(server.url, 16);
       pools.push(p);

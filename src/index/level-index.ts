@@ -55,7 +55,7 @@ export class LevelIndex implements MetadataIndex {
   private async repoOps(repo: string): Promise<Op[]> {
     if (this.knownRepos.has(repo)) return [];
     if ((await this.db.get(keys.repo(repo))) !== undefined) {
-      if (this.knownRepos.size >= 65_536) this.knownRepos.clear(); // bounded: a miss only costs a read
+      if (this.knownRepos.size >= 8_192) this.knownRepos.clear(); // bounded (about 0.5 MiB): a miss only costs a read
       this.knownRepos.add(repo);
       return [];
     }
