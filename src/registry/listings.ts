@@ -27,15 +27,73 @@ export interface ReferrersResult {
   filtered: boolean;
 }
 
+/**
+ * Whole tag lists (tags/list without n or last: skopeo list-tags, crane ls) kept in memory. Reading
+ * 10,000 tags from LevelDB takes 10-20 ms (about 1 µs a key in the native iterator); a kept list is
+ * valid while the manifest service's change counter has not moved since before it was read (every
+ * tag change passes through that service), so a list is never served after a change was acknowledged.
+ */
+class WholeTagLists {
+  private readonly lists = new Map<string, { version: number; items: string[]; cost: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly changes: () => number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get(repo: string): string[] | undefined {
+    const hit = this.lists.get(repo);
+    if (!hit) return undefined;
+    if (hit.version === this.changes()) return hit.items;
+    this.drop(repo);
+    return undefined;
+  }
+
+  /** `version`: the counter read before the list was. */
+  set(repo: string, version: number, items: string[]): void {
+    const cost = items.reduce((n, t) => n + t.length + 32, 64); // strings and array slots, an estimate
+    if (version !== this.changes() || cost > this.maxBytes / 4) return;
+    this.drop(repo);
+    this.lists.set(repo, { version, items, cost });
+    this.bytes += cost;
+    while (this.bytes > this.maxBytes) this.drop(this.lists.keys().next().value!);
+  }
+
+  private drop(repo: string): void {
+    const old = this.lists.get(repo);
+    if (!old) return;
+    this.lists.delete(repo);
+    this.bytes -= old.cost;
+  }
+}
+
 export class ListingService {
+  private readonly wholeTags: WholeTagLists;
+
+  /** `changes`: the manifest service's change counter (ManifestService.changes). */
   constructor(
     private readonly index: MetadataIndex,
     private readonly options: RegistryOptions,
-  ) {}
+    private readonly changes: () => number,
+  ) {
+    this.wholeTags = new WholeTagLists(changes, options.tagListCacheBytes);
+  }
 
   async tags(repo: string, page: PageRequest): Promise<PageResult> {
+    if (page.n === undefined && page.last === undefined) return { items: await this.allTags(repo) };
     if (!(await this.index.repositoryExists(repo))) throw new RegistryError('NAME_UNKNOWN', `repository unknown: ${repo}`);
     return this.page(page, (p) => this.index.listTags(repo, p));
+  }
+
+  private async allTags(repo: string): Promise<string[]> {
+    const kept = this.wholeTags.get(repo);
+    if (kept) return kept;
+    const version = this.changes();
+    if (!(await this.index.repositoryExists(repo))) throw new RegistryError('NAME_UNKNOWN', `repository unknown: ${repo}`);
+    const items = await this.index.listTags(repo, { limit: Infinity });
+    this.wholeTags.set(repo, version, items);
+    return items;
   }
 
   /** Without `n` the catalog still pages (at maxPageSize), since it may hold any number of repositories. */

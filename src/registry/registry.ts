@@ -24,6 +24,8 @@ export interface RegistryOptions {
   maxPageSize: number;
   /** Memory for hot manifests (GET/HEAD by tag served without an index read). */
   manifestCacheBytes: number;
+  /** Memory for whole tag lists (tags/list without n), kept until a tag changes. */
+  tagListCacheBytes: number;
   /** storage.retention's rules (none by default). */
   retention: RetentionRule[];
   /** storage.maxRepositories and storage.quotas (none by default). */
@@ -35,6 +37,7 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   maxManifestBytes: 4 * 1024 * 1024,
   maxPageSize: 10_000,
   manifestCacheBytes: 8 * 1024 * 1024,
+  tagListCacheBytes: 2 * 1024 * 1024,
   retention: [],
   quotas: { quotas: [] },
 };
@@ -63,7 +66,7 @@ export class Registry {
     this.blobs = new BlobService(deps.blobs, deps.index, deps.options);
     this.uploads = new UploadService(deps.blobs, deps.uploads, deps.index, sweep, new Quotas(deps.options.quotas, deps.index));
     this.manifests = new ManifestService(deps.index, deps.options, repoLocks, sweep);
-    this.listings = new ListingService(deps.index, deps.options);
+    this.listings = new ListingService(deps.index, deps.options, () => this.manifests.changes());
     this.gc = new GarbageCollector(deps.blobs, deps.index, this.manifests, repoLocks, sweep);
     this.verifier = new Verifier(deps.blobs, deps.index, this.manifests, repoLocks);
     this.retention = new Retention(deps.options.retention, deps.index, this.manifests);
