@@ -1,7 +1,8 @@
 /**
  * Where berth's log lines go when no person watches them (JSON lines for a log pipeline). A write(2)
  * per line is a system call per request; here lines are gathered in memory and written with one
- * synchronous write once 8 KiB have gathered, or a second after the first of them. Writes are
+ * synchronous write once 8 KiB have gathered, or a second after the first of them (a warning or an
+ * error at once, with whatever gathered before it). Writes are
  * synchronous, so none is ever in flight and the exit handler writes out what is left completely: on
  * every way out that runs JavaScript (a clean shutdown, SIGTERM/SIGINT, which end in process.exit,
  * an uncaught exception or rejection). A SIGKILL loses at most the last second of lines.
@@ -28,7 +29,8 @@ export class BatchedDestination implements DestinationStream {
   write(line: string): void {
     this.parts.push(line);
     this.size += line.length;
-    if (this.size >= BATCH) this.flushSync();
+    // warnings and errors go out at once: `{"level":40` and above (pino's format: the level's first digit at 9)
+    if (this.size >= BATCH || line.charCodeAt(9) >= 0x34) this.flushSync();
     else this.timer ??= setTimeout(() => this.flushSync(), LINGER_MS).unref();
   }
 

@@ -101,6 +101,7 @@ for (const mode of ['basic', 'token'] as const) {
     });
 
     it(mode === 'token' ? 'the clients went through the token service' : 'the clients sent Basic credentials, no token service exists', async () => {
+      await berth.logMatching(/"user":"alice","event":"push","repository":"auth\/skopeo"/);
       const tokenCalls = berth.log().match(/"url":"\/auth\/token[^"]*","status":200/g) ?? [];
       if (mode === 'token') expect(tokenCalls.length).toBeGreaterThan(3);
       else expect((await fetch(`${berth.url}/auth/token`)).status).toBe(404);

@@ -60,7 +60,8 @@ describe('crane', () => {
     const b = `${berth.host}/crane/b:v1`;
     await c('copy', a, b);
     expect((await c('digest', b)).trim()).toBe((await c('digest', a)).trim());
-    expect(berth.log()).toMatch(/"method":"POST","url":"\/v2\/crane\/b\/blobs\/uploads\/\?[^"]*mount=sha256(?::|%3A)[0-9a-f]{64}[^"]*","status":201/);
+    const mounted = /"method":"POST","url":"\/v2\/crane\/b\/blobs\/uploads\/\?[^"]*mount=sha256(?::|%3A)[0-9a-f]{64}[^"]*","status":201/;
+    expect(await berth.logMatching(mounted)).toMatch(/"method":"POST","url":"\/v2\/crane\/b\/blobs\/uploads\/\?[^"]*mount=sha256(?::|%3A)[0-9a-f]{64}[^"]*","status":201/);
     await c('tag', b, 'v2');
     expect((await c('ls', `${berth.host}/crane/b`)).trim().split('\n')).toEqual(['v1', 'v2']);
     const catalog = (await c('catalog', berth.host)).trim().split('\n');

@@ -102,6 +102,7 @@ describe('berth as a mirror of docker.io and quay.io (ctr, skopeo)', () => {
     expect(await imageDigest('docker.io/library/alpine:3.20')).toBe(want.alpine);
     await pull('quay.io/kairos/core:v1');
     expect(await imageDigest('quay.io/kairos/core:v1')).toBe(want.core);
+    await mirror.logMatching(/"url":"\/v2\/kairos\/core\/blobs\/sha256:[0-9a-f]{64}\?ns=quay.io","status":200/);
     expect(mirror.log()).toMatch(/"url":"\/v2\/library\/alpine\/manifests\/3.20\?ns=docker.io","status":200/);
     expect(mirror.log()).toMatch(/"url":"\/v2\/kairos\/core\/blobs\/sha256:[0-9a-f]{64}\?ns=quay.io","status":200/);
     // quay.io's content really came from docker-registry, with Basic auth

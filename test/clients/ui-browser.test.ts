@@ -256,8 +256,7 @@ describe('web UI in headless Chromium', () => {
     await shot(page, '13-narrow-projects');
     expect(errors).toEqual([]);
     // the UI's delete and the failed login are in the audit trail, with who did them
-    const audit = berth
-      .log()
+    const audit = (await berth.logMatching('"url":"/api/image?repository=spectro-images%2Fedge-agent&reference=old","status":202'))
       .split('\n')
       .filter((l) => l.includes('"audit":true'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -26,6 +26,11 @@ export interface Berth {
   root: string;
   child: ChildProcess;
   log(): string;
+  /**
+   * The log once it matches `pattern`, or as it is after `timeoutMs`: berth writes its access lines in
+   * batches, up to a second after the request (src/cli/log.ts).
+   */
+  logMatching(pattern: RegExp | string | ((log: string) => boolean), timeoutMs?: number): Promise<string>;
   /** Resident set size now and at its peak (VmRSS, VmHWM), in bytes. */
   memory(): Promise<{ rss: number; peak: number }>;
   stop(): Promise<void>;
@@ -66,6 +71,12 @@ export async function spawnBerth(opts: { root?: string; args?: string[]; tlsCa?:
     root,
     child,
     log: () => log,
+    async logMatching(pattern: RegExp | string | ((log: string) => boolean), timeoutMs = 3000) {
+      const deadline = Date.now() + timeoutMs;
+      const matches = () => (typeof pattern === 'string' ? log.includes(pattern) : typeof pattern === 'function' ? pattern(log) : pattern.test(log));
+      while (!matches() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return log;
+    },
     async memory() {
       const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
       const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;

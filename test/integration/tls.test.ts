@@ -76,7 +76,7 @@ describe('TLS', () => {
       expect(ok).toBeGreaterThan(50);
       const serial2 = await peerSerial(port, ca);
       expect(serial2).not.toBe(serial1);
-      expect(berth.log()).toContain('TLS certificate reloaded');
+      expect(await berth.logMatching('TLS certificate reloaded')).toContain('TLS certificate reloaded');
       // the command line reaches the running berth over https on loopback (gc and export)
       const cli = join(dir, 'cli.yaml');
       await writeFile(cli, `http:\n  listen: ${berth.host}\n  tls: {cert: ${cert}, key: ${key}}\n`);
