@@ -26,10 +26,8 @@ export interface AuditLine {
 export function auditLine(request: FastifyRequest, reply: FastifyReply): AuditLine | undefined {
   const event = auditEvent(request, reply.statusCode);
   if (!event) return undefined;
-  // only now: request.ip asks the kernel for the peer's address
-  const line: AuditLine = { audit: true, event: event.event, client: request.ip, user: principals.get(request.raw) };
-  if (event.repository !== undefined) line.repository = event.repository;
-  if (event.reference !== undefined) line.reference = event.reference;
+  // only now: request.ip asks the kernel for the peer's address. Key order as log readers know it.
+  const line: AuditLine = { audit: true, client: request.ip, user: principals.get(request.raw), ...event };
   if (event.event === 'push') {
     const digest = reply.getHeader('docker-content-digest');
     line.digest = typeof digest === 'string' ? digest : undefined;
