@@ -25,7 +25,12 @@ if (process.platform !== 'linux') {
     note('run it through npm run build');
   } else {
     try {
-      execFileSync(process.execPath, [gyp, 'rebuild', '--silent', '-C', here], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // the headers of the Node that runs this, when they are installed beside it (Debian's and the
+      // official images' are): node-gyp would otherwise download them, and build machines may be offline
+      const prefix = dirname(dirname(process.execPath));
+      const nodedir = process.env.npm_config_nodedir || (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
+      const args = [gyp, 'rebuild', '--silent', '-C', here, ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+      execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       mkdirSync(dirname(out), { recursive: true });
       copyFileSync(join(here, 'build', 'Release', 'sendfile.node'), out);
     } catch (err) {
