@@ -6,12 +6,10 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { OCI_MANIFEST, pushStream, putManifest, pushBytes, sha256, type BigBody } from './load.js';
+import { OCI_MANIFEST, bigBody, pushStream, putManifest, pushBytes, sha256 } from './load.js';
 import { usage, type Server } from './servers.js';
 import type { Pool } from 'undici';
-import { createHash } from 'node:crypto';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -28,24 +26,6 @@ export function stormLayers(quick: boolean): number[] {
   return quick ? [1, 2, 3, 4, 5, 6].map((m) => m * MiB) : [8, 18, 28, 38, 48, 58].map((m) => m * MiB);
 }
 
-/** A body of `size` bytes: a unique prefix, then the data file's bytes. */
-async function layerBody(file: string, size: number): Promise<BigBody> {
-  const prefix = randomBytes(32);
-  const h = createHash('sha256').update(prefix);
-  const fh = await open(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(4 * MiB);
-    for (let off = 0; off < size - prefix.length; ) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size - prefix.length - off), off);
-      h.update(buf.subarray(0, bytesRead));
-      off += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  return { prefix, file, size: size - prefix.length, digest: `sha256:${h.digest('hex')}` };
-}
-
 /** Pushes the storm's image (config, layers, manifest) to one server. */
 export async function setupStorm(p: Pool, dataFile: string, layers: number[]): Promise<StormImage> {
   const repo = 'bench/storm/app';
@@ -53,7 +33,7 @@ export async function setupStorm(p: Pool, dataFile: string, layers: number[]): P
   await pushBytes(p, repo, config);
   const descs = [];
   for (const size of layers) {
-    const body = await layerBody(dataFile, size);
+    const body = await bigBody(dataFile, size - 32); // with its unique 32-byte prefix: `size` in all
     await pushStream(p, repo, body);
     descs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: body.digest, size });
   }

@@ -43,7 +43,7 @@ function auditEvent(request: FastifyRequest, status: number): Pick<AuditLine, 'e
     if (method === 'POST' && rawPath(request) === '/api/session') return { event: 'login-failed' };
     return undefined;
   }
-  if (method === 'GET' || method === 'HEAD' || (method !== 'PUT' && method !== 'DELETE')) return undefined;
+  if (method !== 'PUT' && method !== 'DELETE') return undefined;
   const path = rawPath(request);
   if (path === '/api/image' && method === 'DELETE' && status === 202) {
     // the web UI's delete: the same event as DELETE /v2/<name>/manifests/<reference>

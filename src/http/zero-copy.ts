@@ -25,7 +25,7 @@ function load(): SendFile | undefined {
 
 export const sendfile: SendFile | undefined = load();
 
-/** Blob bytes this process sent each way (tests and metrics tell the ways apart with it). */
+/** Blob bytes this process sent each way (the tests tell the ways apart with it). */
 export const sent = { zeroCopy: 0, copied: 0 };
 
 /** The descriptor of a plain TCP socket (not TLS: there the bytes must pass through OpenSSL). */
