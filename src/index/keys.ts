@@ -26,6 +26,7 @@ export const keys = {
   allBlobLinksPrefix: () => `B${SEP}`,
   blobRepo: (digest: string, repo: string) => `b${SEP}${digest}${SEP}${repo}`,
   blobRepoPrefix: (digest: string) => `b${SEP}${digest}${SEP}`,
+  allBlobReposPrefix: () => `b${SEP}`,
   manifestBytes: (digest: string) => `D${SEP}${digest}`,
   manifest: (repo: string, digest: string) => `M${SEP}${repo}${SEP}${digest}`,
   manifestPrefix: (repo: string) => `M${SEP}${repo}${SEP}`,

@@ -55,6 +55,11 @@ export interface BlobLinkIndex {
   unlinkBlob(repo: string, digest: string): Promise<boolean>;
   /** Every link of every repository, in key order (a usage report's one scan). */
   allBlobLinks(): AsyncIterable<{ repo: string; digest: string; size: number }>;
+  /**
+   * Every (blob, repository) link in ascending order of digest, then repository: one consistent
+   * view, taken when the walk starts (garbage collection merges it with the blob store's digests).
+   */
+  blobHolders(): AsyncIterable<{ digest: string; repo: string }>;
   /** Repositories that link `digest`, in lexical order. */
   reposWithBlob(digest: string, limit: number): Promise<string[]>;
 }
@@ -74,8 +79,12 @@ export interface ManifestIndex {
   listManifests(repo: string): Promise<ManifestRecord[]>;
   /** Digests that some tag of the repository points at. */
   taggedDigests(repo: string): Promise<Set<string>>;
-  /** Digests of manifest bytes no repository's manifest record uses any more. */
-  orphanManifestBytes(): Promise<string[]>;
+  /**
+   * Digests of manifest bytes no repository's manifest record uses any more, in batches of at most
+   * `batch` (memory is bounded by the batch, not the store); deleting a yielded batch before taking
+   * the next is allowed.
+   */
+  orphanManifestBytes(batch?: number): AsyncIterable<string[]>;
   deleteManifestBytes(digests: string[]): Promise<void>;
   /** Last pull times, written in batches (not synced: a lost one only makes a tag look older). */
   recordPulls(entries: { repo: string; digest: string; at: number }[]): Promise<void>;

@@ -59,8 +59,15 @@ export interface BlobDeleter {
 /** What garbage collection needs beyond the rest: every stored blob, and a way to mark one in use. */
 export interface BlobSweeper {
   list(): AsyncIterable<{ digest: Digest; size: number; mtimeMs: number }>;
+  /**
+   * Every stored blob's digest, in ascending order of `algorithm:hex` (the order of the index's
+   * links, which garbage collection merges it with), without reading each blob's metadata.
+   */
+  digests(): AsyncIterable<Digest>;
   /** Marks a blob as just used (its age restarts); false when it is not there. */
   touch(d: Digest): Promise<boolean>;
+  /** When the blob was stored or last touched (ms since the epoch); undefined when it is not there. */
+  touchedAt(d: Digest): Promise<number | undefined>;
 }
 
 export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobFiller, BlobDeleter, BlobSweeper {}

@@ -108,27 +108,42 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async *list(): AsyncIterable<{ digest: Digest; size: number; mtimeMs: number }> {
+  async *digests(): AsyncIterable<Digest> {
+    // 'sha256:' sorts before 'sha512:'; within one, shard and file names sort as the hex does.
     for (const algorithm of ['sha256', 'sha512'] as const) {
       let shards: string[];
       try {
-        shards = await readdir(this.paths.algorithmDir(algorithm));
+        shards = (await readdir(this.paths.algorithmDir(algorithm))).sort();
       } catch (err) {
         if (isNotFound(err)) continue;
         throw err;
       }
       for (const shard of shards) {
-        for (const hex of await readdir(this.paths.shardDirNamed(algorithm, shard))) {
+        for (const hex of (await readdir(this.paths.shardDirNamed(algorithm, shard))).sort()) {
           const digest = tryParseDigest(`${algorithm}:${hex}`);
-          if (!digest) continue; // not a blob berth wrote
-          try {
-            const s = await stat(this.paths.blob(digest));
-            yield { digest, size: s.size, mtimeMs: s.mtimeMs };
-          } catch (err) {
-            if (!isNotFound(err)) throw err;
-          }
+          if (digest) yield digest; // else not a blob berth wrote
         }
       }
+    }
+  }
+
+  async *list(): AsyncIterable<{ digest: Digest; size: number; mtimeMs: number }> {
+    for await (const digest of this.digests()) {
+      try {
+        const s = await stat(this.paths.blob(digest));
+        yield { digest, size: s.size, mtimeMs: s.mtimeMs };
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    }
+  }
+
+  async touchedAt(d: Digest): Promise<number | undefined> {
+    try {
+      return (await stat(this.paths.blob(d))).mtimeMs;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
     }
   }
 

@@ -47,6 +47,21 @@ export function blobStoreSuite(name: string, make: () => Promise<StoreUnderTest>
       expect(await s.leftovers()).toEqual([]);
     });
 
+    it('walks every blob digest in ascending algorithm:hex order, and tells when each was stored or touched', async () => {
+      const s = await make();
+      const bodies = [...Array.from({ length: 40 }, () => randomBytes(20)), randomBytes(30)];
+      const digests = bodies.map((b, i) => dg(b, i === 40 ? 'sha512' : 'sha256'));
+      const before = Date.now();
+      for (let i = 0; i < bodies.length; i++) await s.blobs.ingest([bodies[i]!], digests[i]!);
+      const walked: string[] = [];
+      for await (const d of s.blobs.digests()) walked.push(d.value);
+      expect(walked).toEqual(digests.map((d) => d.value).sort());
+      const at = (await s.blobs.touchedAt(digests[0]!))!;
+      expect(at).toBeGreaterThanOrEqual(before - 1000);
+      expect(at).toBeLessThanOrEqual(Date.now() + 1000);
+      expect(await s.blobs.touchedAt(dg(randomBytes(5)))).toBeUndefined();
+    });
+
     it('refuses a wrong digest or length and keeps nothing', async () => {
       const s = await make();
       const b = randomBytes(1000);

@@ -32,6 +32,15 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
       await ix.close();
     });
 
+    it('walks every blob holder in digest order, then repository', async () => {
+      const ix = await make();
+      for (const [repo, n] of [['b', 3], ['a', 3], ['c', 1], ['a', 2], ['a/x', 3]] as const) await ix.linkBlob(repo, dig(n), 1);
+      const walked: string[] = [];
+      for await (const h of ix.blobHolders()) walked.push(`${h.digest} ${h.repo}`);
+      expect(walked).toEqual([`${dig(1)} c`, `${dig(2)} a`, `${dig(3)} a`, `${dig(3)} a/x`, `${dig(3)} b`]);
+      await ix.close();
+    });
+
     it('keeps the catalog in lexical order and pages it by range', async () => {
       const ix = await make();
       const names = ['b', 'a/b', 'a', 'a-b', 'z/y/x', 'a/b/c'];
@@ -63,6 +72,23 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
       expect(await ix.deleteTag('r', 'v2')).toBe(false);
       expect(await ix.manifest('r', dig(2))).toMatchObject({ digest: dig(2) });
       expect(await ix.listTags('other', { limit: 10 })).toEqual([]);
+      await ix.close();
+    });
+
+    it('finds manifest bytes no record uses, a bounded batch at a time, while a batch is deleted', async () => {
+      const ix = await make();
+      for (let n = 1; n <= 7; n++) await ix.putManifest(n % 2 ? 'odd' : 'even', rec(n), B, undefined);
+      await ix.putManifest('other', rec(3), B, undefined); // digest 3 stays used by 'other'
+      for (const n of [1, 2, 3, 5, 6]) await ix.deleteManifest(n % 2 ? 'odd' : 'even', dig(n));
+      const batches: string[][] = [];
+      for await (const batch of ix.orphanManifestBytes(2)) {
+        expect(batch.length).toBeLessThanOrEqual(2);
+        batches.push(batch);
+        await ix.deleteManifestBytes(batch);
+      }
+      expect(batches.flat().sort()).toEqual([dig(1), dig(2), dig(5), dig(6)]);
+      for (const n of [3, 4, 7]) expect(await ix.manifestBytes(dig(n))).toBeDefined();
+      for (const n of [1, 2, 5, 6]) expect(await ix.manifestBytes(dig(n))).toBeUndefined();
       await ix.close();
     });
 
