@@ -18,6 +18,8 @@ import { Peaks, startBerth, startDistribution, startTrivialNode, usage, type Ser
 import * as P from './phases.js';
 import { setupStorm, storm, stormLayers, type StormImage } from './storm.js';
 import { render, type Row } from './report.js';
+import { storeScale } from './store-scale.js';
+import { parseDuration, soak } from './soak.js';
 
 const fill = promisify(randomFill);
 const run = promisify(execFile);
@@ -56,8 +58,13 @@ async function idleFigures(s: Server): Promise<P.Figures> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' } },
+    options: { quick: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' }, soak: { type: 'string' } },
   });
+  if (values.soak) {
+    const result = await soak(parseDuration(values.soak), !!values.keep);
+    if (values.json) await writeFile(values.json, JSON.stringify({ date: new Date().toISOString(), soak: result }, null, 2));
+    return;
+  }
   // --only and --rounds are for profiling one phase; the table that counts is a full default run.
   const sizes = { ...(values.quick ? P.QUICK : P.FULL) };
   if (values.rounds) sizes.rounds = Number(values.rounds);
@@ -149,6 +156,12 @@ async function main(): Promise<void> {
     const use = await Promise.all([berth, dist].map(async (s) => ({ ...(await usage(s.pid)), peak: await peaks.max(s.pid) })));
     let berthPeak = use[0]!.peak;
     if (wanted('store load')) berthPeak = Math.max(berthPeak, await storeLoad(join(tmp, 'l', 'root'), sizes, data, tmp, add));
+    if (sizes.scaleRepos && wanted('store scale')) {
+      await mkdir(join(tmp, 's'), { recursive: true });
+      const f = await storeScale(join(tmp, 's', 'root'), sizes.scaleRepos, sizes.scaleBlobsPerRepo, sizes.latencySamples);
+      add('berth', f);
+      berthPeak = Math.max(berthPeak, f.scaleGcPeak! * MiB);
+    }
     add('berth', { peakRss: berthPeak / MiB, cpuSeconds: use[0]!.cpuSeconds });
     add('distribution', { peakRss: use[1]!.peak / MiB, cpuSeconds: use[1]!.cpuSeconds });
 

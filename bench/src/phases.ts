@@ -29,17 +29,20 @@ export interface Sizes {
   loadRepos: number;
   loadTags: number;
   stormClients: number;
+  /** berth only: the store-scale phase's repositories, and blobs in each; 0 skips it. */
+  scaleRepos: number;
+  scaleBlobsPerRepo: number;
 }
 
 export const FULL: Sizes = {
   rounds: 3, smallOps: 2000, mibOps: 256, bigSize: 256 * MiB, hugeSize: 1024 * MiB, manifestOps: 2000,
   wrkSeconds: 20, tags: 10_000, repos: 10_000, reposLarge: 100_000, latencySamples: 20,
-  loadRepos: 10_000, loadTags: 10, stormClients: 32,
+  loadRepos: 10_000, loadTags: 10, stormClients: 32, scaleRepos: 100_000, scaleBlobsPerRepo: 10,
 };
 export const QUICK: Sizes = {
   rounds: 1, smallOps: 200, mibOps: 16, bigSize: 16 * MiB, hugeSize: 0, manifestOps: 200,
   wrkSeconds: 2, tags: 300, repos: 300, reposLarge: 0, latencySamples: 5,
-  loadRepos: 300, loadTags: 10, stormClients: 8,
+  loadRepos: 300, loadTags: 10, stormClients: 8, scaleRepos: 500, scaleBlobsPerRepo: 10,
 };
 
 export type Figures = Record<string, number>;

@@ -89,6 +89,20 @@ const SPECS: Spec[] = [
   { key: 'loadRssRestarted', figure: '  restarted on that store', unit: 'MiB', check: aboveEmpty('loadRssRestarted') },
   { key: 'loadRssServed', figure: '  then after listings and a scrape', unit: 'MiB', check: aboveEmpty('loadRssServed') },
   { key: 'loadRestartMs', figure: '  start-up on that store', unit: 'ms' },
+  { key: 'scaleStartMs', figure: 'store scale (1,000,000 blobs, 100,000 repos): start-up', unit: 'ms', check: atMost('scaleStartMs', 2000, 'ms') },
+  { key: 'scaleRss', figure: '  RSS idle, 10 s after start', unit: 'MiB' },
+  { key: 'scaleCatalogPage', figure: '  _catalog n=100 page', unit: 'ms' },
+  { key: 'scaleTagsPage', figure: '  tags/list n=100 page', unit: 'ms' },
+  { key: 'scaleGcSeconds', figure: '  one GC pass (100,000 blobs to delete)', unit: 's' },
+  { key: 'scaleGcRssBefore', figure: '  RSS before the GC pass', unit: 'MiB' },
+  {
+    key: 'scaleGcPeak', figure: '  peak RSS during the GC pass', unit: 'MiB',
+    check: (get) => {
+      const peak = get('berth', 'scaleGcPeak');
+      const before = get('berth', 'scaleGcRssBefore');
+      return ['≤ before + 10 MiB (bounded)', peak === undefined || before === undefined ? undefined : peak - before <= 10];
+    },
+  },
   { key: 'peakRss', figure: 'peak RSS over the run', unit: 'MiB', check: atMost('peakRss', 96, 'MiB') },
   { key: 'cpuSeconds', figure: 'CPU seconds over the run', unit: 's' },
 ];

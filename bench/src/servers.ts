@@ -73,13 +73,14 @@ const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 /**
  * berth as users start it: the `berth` executable (its #! line carries berth's Node flags) with its
  * defaults (fsync on, access log at info). `quiet` sets log.level warn: the same server without its
- * access log, to tell what the log costs. BENCH_BERTH_CONFIG replaces the configuration.
+ * access log, to tell what the log costs; `config` is a phase's own configuration.
+ * BENCH_BERTH_CONFIG replaces the configuration.
  */
-export async function startBerth(root: string, opts: { name?: string; quiet?: boolean } = {}): Promise<Server> {
+export async function startBerth(root: string, opts: { name?: string; quiet?: boolean; config?: string } = {}): Promise<Server> {
   const port = await freePort();
   const name = opts.name ?? 'berth';
   const config = join(root, '..', `${name}.yaml`);
-  await writeFile(config, process.env.BENCH_BERTH_CONFIG ?? (opts.quiet ? 'log:\n  level: warn\n' : '{}\n'));
+  await writeFile(config, process.env.BENCH_BERTH_CONFIG ?? opts.config ?? (opts.quiet ? 'log:\n  level: warn\n' : '{}\n'));
   return start(name, CLI, ['serve', '--listen', `127.0.0.1:${port}`, '--root', root, '--config', config], port, process.env, join(root, '..', `${name}.log`));
 }
 

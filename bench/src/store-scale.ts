@@ -1,0 +1,100 @@
+/**
+ * The store-scale phase: berth started on a store of `repos` repositories holding `blobsPerRepo` blobs
+ * each (1,000,000 blobs in 100,000 repositories in the full run), written offline through berth's own
+ * blob store, index and manifest service (fsync off, to keep the setup short). Each repository has
+ * one tagged manifest over a config and the layers, and one linked blob nothing references (what an
+ * abandoned push leaves), which the GC pass collects. Printed: start-up time, idle RSS, a `_catalog`
+ * page, a tags page, and the GC pass's time and peak RSS over the idle figure.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { OCI_MANIFEST, latency, pool, runConcurrent } from './load.js';
+import { Peaks, startBerth, usage } from './servers.js';
+import type { Figures } from './phases.js';
+
+const MiB = 1024 * 1024;
+
+/** What the fill uses of dist/open.js (the bench compiles apart from berth's sources). */
+interface Opened {
+  blobs: { ingest(body: Buffer[], digest: unknown, size: number): Promise<unknown> };
+  index: { linkBlob(repo: string, digest: string, size: number): Promise<void> };
+  registry: { manifests: { put(repo: string, ref: string, contentType: string, bytes: Buffer): Promise<unknown> } };
+  close(): Promise<void>;
+}
+
+const dist = (path: string) => pathToFileURL(fileURLToPath(new URL(`../../dist/${path}`, import.meta.url))).href;
+
+export const repoName = (i: number) => `scale/r${String(i).padStart(6, '0')}`;
+
+/** Writes the store; returns the seconds it took. */
+export async function fillStore(root: string, repos: number, blobsPerRepo: number): Promise<number> {
+  const { openRegistry } = (await import(dist('open.js'))) as { openRegistry(o: { root: string; fsync: boolean }): Promise<Opened> };
+  const { parseDigest } = (await import(dist('oci/digest.js'))) as { parseDigest(s: string): unknown };
+  const opened = await openRegistry({ root, fsync: false });
+  const t = Date.now();
+  try {
+    await runConcurrent(repos, 32, async (i) => {
+      const repo = repoName(i);
+      const put = async (bytes: Buffer) => {
+        const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+        await opened.blobs.ingest([bytes], parseDigest(digest), bytes.length);
+        await opened.index.linkBlob(repo, digest, bytes.length);
+        return { digest, size: bytes.length };
+      };
+      const config = await put(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, n: i })));
+      const layers = [];
+      for (let l = 0; l < blobsPerRepo - 2; l++) layers.push(await put(randomBytes(32)));
+      await put(randomBytes(32)); // linked, never referenced: garbage for the GC pass
+      const desc = (d: { digest: string; size: number }, mediaType: string) => ({ mediaType, digest: d.digest, size: d.size });
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: desc(config, 'application/vnd.oci.image.config.v1+json'),
+        layers: layers.map((l) => desc(l, 'application/vnd.oci.image.layer.v1.tar+gzip')),
+      };
+      await opened.registry.manifests.put(repo, 'v1', OCI_MANIFEST, Buffer.from(JSON.stringify(manifest)));
+      if (i > 0 && i % 10_000 === 0) console.log(`store scale: ${i} repositories written (${((Date.now() - t) / 1000).toFixed(0)} s)`);
+    });
+  } finally {
+    await opened.close();
+  }
+  return (Date.now() - t) / 1000;
+}
+
+/** Starts berth on the filled store and takes the phase's figures. */
+export async function storeScale(root: string, repos: number, blobsPerRepo: number, samples: number): Promise<Figures> {
+  const fillSeconds = await fillStore(root, repos, blobsPerRepo);
+  const server = await startBerth(root, { name: 'berth-scale', config: 'storage:\n  gc:\n    delay: 0s\n' });
+  const peaks = new Peaks();
+  try {
+    const rss1s = await idle(server.pid, 1);
+    const rss10s = await idle(server.pid, 9);
+    const p = pool(server.url, 1);
+    const mid = repoName(repos >> 1);
+    const catalogPage = await latency(p, `/v2/_catalog?n=100&last=${encodeURIComponent(mid)}`, samples);
+    const tagsPage = await latency(p, `/v2/${mid}/tags/list?n=100`, samples);
+    await peaks.take(server.pid);
+    const before = (await usage(server.pid)).rss / MiB;
+    const t = Date.now();
+    const res = await p.request({ method: 'POST', path: '/_berth/gc', headersTimeout: 0, bodyTimeout: 0 });
+    const report = (await res.body.json()) as { blobsDeleted: number; linksRemoved: number; repositories: number };
+    if (res.statusCode !== 200) throw new Error(`GC: HTTP ${res.statusCode} ${JSON.stringify(report)}`);
+    const gcSeconds = (Date.now() - t) / 1000;
+    const gcPeak = (await peaks.take(server.pid)) / MiB;
+    if (report.blobsDeleted !== repos || report.linksRemoved !== repos) throw new Error(`GC collected ${report.blobsDeleted} blobs and ${report.linksRemoved} links, expected ${repos} of each`);
+    await p.close();
+    console.log(
+      `store scale (berth): ${repos * blobsPerRepo} blobs in ${repos} repositories written in ${fillSeconds.toFixed(0)} s; ready in ${server.startMs} ms; ` +
+        `RSS ${rss1s.toFixed(1)} MiB at 1 s, ${rss10s.toFixed(1)} at 10 s; catalog page ${catalogPage.toFixed(2)} ms, tags page ${tagsPage.toFixed(2)} ms; ` +
+        `GC ${gcSeconds.toFixed(1)} s over ${report.repositories} repositories (${report.blobsDeleted} blobs deleted), RSS ${before.toFixed(1)} MiB before, peak ${gcPeak.toFixed(1)} during`,
+    );
+    return { scaleStartMs: server.startMs, scaleRss1s: rss1s, scaleRss: rss10s, scaleCatalogPage: catalogPage, scaleTagsPage: tagsPage, scaleGcSeconds: gcSeconds, scaleGcRssBefore: before, scaleGcPeak: gcPeak };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function idle(pid: number, seconds: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return (await usage(pid)).rss / MiB;
+}
