@@ -10,7 +10,8 @@ async function viaServer(config: BerthConfig, dryRun: boolean): Promise<void> {
   const { base, dispatcher } = localServer(config);
   let r;
   try {
-    r = await request(`${base}/_berth/gc${dryRun ? '?dryRun=1' : ''}`, { method: 'POST', dispatcher });
+    // no client timeout: a collection of a large store takes minutes before its report
+    r = await request(`${base}/_berth/gc${dryRun ? '?dryRun=1' : ''}`, { method: 'POST', dispatcher, headersTimeout: 0, bodyTimeout: 0 });
   } catch {
     throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${base} (give the config it runs with)`);
   }

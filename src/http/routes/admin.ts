@@ -23,6 +23,9 @@ export async function adminRoutes(app: FastifyInstance, registry: Registry, gcDe
     scope.post('/_berth/gc', async (request: FastifyRequest, reply: FastifyReply) => {
       loopbackOnly(request);
       const dryRun = new URL(request.url, 'http://x').searchParams.get('dryRun') === '1';
+      // The idle timeout is for slow clients; this one waits on the server's own work, which on a
+      // store of a million blobs takes minutes with nothing on the socket.
+      request.raw.socket.setTimeout(0);
       return reply.send(await registry.gc.run({ delayMs: gcDelayMs, dryRun }));
     });
   });
