@@ -3,8 +3,9 @@
  * (distribution 2.8.2) on this machine, the same workload in alternation (A B A B ...), both with
  * their default access logs on; medians and the ratio berth/distribution, each server's peak RSS per
  * phase and CPU seconds. The manifest GET/HEAD phase also runs against berth with its log off and a
- * trivial node:http server (the stack's physical limit). --quick is a smoke run (no timings are
- * asserted anywhere).
+ * trivial node:http server (the stack's physical limit); berth alone then gets a store load and the
+ * store-scale phase. --quick is a smoke run (no timings are asserted anywhere). `--soak 30m` runs only
+ * the soak (soak.ts).
  */
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -160,7 +161,6 @@ async function main(): Promise<void> {
       await mkdir(join(tmp, 's'), { recursive: true });
       const f = await storeScale(join(tmp, 's', 'root'), sizes.scaleRepos, sizes.scaleBlobsPerRepo, sizes.latencySamples);
       add('berth', f);
-      berthPeak = Math.max(berthPeak, f.scaleGcPeak! * MiB);
     }
     add('berth', { peakRss: berthPeak / MiB, cpuSeconds: use[0]!.cpuSeconds });
     add('distribution', { peakRss: use[1]!.peak / MiB, cpuSeconds: use[1]!.cpuSeconds });
@@ -189,19 +189,19 @@ async function storeLoad(root: string, sizes: P.Sizes, data: string, tmp: string
   let server = await startBerth(root, { name: 'berth-load' });
   let peak = 0;
   try {
-    const empty = await idleRss(server);
+    const empty = await idleRss(server, 20);
     const p = pool(server.url, 16);
     const e: P.Env = { server, pool: p, sizes, dataFile: data, tmp, ...(await P.setupBase(p)) };
     const t = Date.now();
     await P.loadRepositories(e, sizes.loadRepos, sizes.loadTags);
     const loadSeconds = (Date.now() - t) / 1000;
-    const loaded = await idleRss(server);
+    const loaded = await idleRss(server, 20);
     peak = (await usage(server.pid)).peakRss;
     await p.close();
     await server.stop();
     server = await startBerth(root, { name: 'berth-load' });
     const restartMs = server.startMs;
-    const restarted = await idleRss(server);
+    const restarted = await idleRss(server, 20);
     for (const path of ['/v2/_catalog?n=100', '/v2/bench/load/r000001/tags/list', '/metrics']) {
       const res = await fetch(`${server.url}${path}`);
       await res.arrayBuffer();

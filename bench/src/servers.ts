@@ -116,13 +116,16 @@ export async function startTrivialNode(dir: string): Promise<Server> {
   return start('node-trivial', process.execPath, ['-e', src], port, process.env, join(dir, 'node-trivial.log'));
 }
 
-/** Peak resident set (VmHWM) in bytes, current resident set (VmRSS) and CPU seconds (user + system) of a process. */
-export async function usage(pid: number): Promise<{ peakRss: number; rss: number; cpuSeconds: number }> {
+/**
+ * Peak resident set (VmHWM) in bytes, current resident set (VmRSS) with its anonymous and file-backed
+ * parts (the node binary, LevelDB's memory-mapped tables), and CPU seconds (user + system) of a process.
+ */
+export async function usage(pid: number): Promise<{ peakRss: number; rss: number; rssAnon: number; rssFile: number; cpuSeconds: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
   const ticks = Number(stat[11]) + Number(stat[12]); // utime, stime (fields 14 and 15)
-  return { peakRss: kb('VmHWM'), rss: kb('VmRSS'), cpuSeconds: ticks / 100 };
+  return { peakRss: kb('VmHWM'), rss: kb('VmRSS'), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), cpuSeconds: ticks / 100 };
 }
 
 /**

@@ -21,6 +21,7 @@ import { pino } from 'pino';
 import { BatchedDestination } from './log.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { BundleImporter } from '../bundles/importer.js';
+import { returnMemoryAfterBursts } from './memory.js';
 import { BundleExporter } from '../bundles/exporter.js';
 
 /**
@@ -206,5 +207,6 @@ export async function serve(config: BerthConfig): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   await app.listen({ host, port });
+  returnMemoryAfterBursts();
   app.log.info({ root: config.storage.root, listen: config.http.listen }, 'berth is serving');
 }

@@ -12,6 +12,8 @@ export interface SendFile {
   release(fd: number): void;
   /** Sends up to `count` bytes of `inFd` from `offset` to the non-blocking socket `outFd`; resolves how many went before its buffer filled. */
   send(outFd: number, inFd: number, offset: number, count: number): Promise<number>;
+  /** malloc_trim(0): free pages inside malloc's arenas go back to the system (src/cli/memory.ts). */
+  trim(): boolean;
 }
 
 function load(): SendFile | undefined {

@@ -3,7 +3,7 @@
 // cannot be built (no compiler, not Linux), berth works all the same: blob downloads then copy
 // through user space. Skipped when the built addon is newer than its source.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -32,7 +32,10 @@ if (process.platform !== 'linux') {
       const args = [gyp, 'rebuild', '--silent', '-C', here, ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
       execFileSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       mkdirSync(dirname(out), { recursive: true });
-      copyFileSync(join(here, 'build', 'Release', 'sendfile.node'), out);
+      // a new file renamed over the old: a running berth has the old one mapped, and writing into
+      // that file in place crashes it (its code pages change under it)
+      copyFileSync(join(here, 'build', 'Release', 'sendfile.node'), `${out}.new`);
+      renameSync(`${out}.new`, out);
     } catch (err) {
       note(String(err.stderr ?? err.message).trim().split('\n').slice(-3).join(' / '));
     } finally {

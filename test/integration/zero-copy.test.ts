@@ -78,8 +78,11 @@ describe('zero-copy blob downloads', () => {
     expect(r.status).toBe(200);
     expect(r.body.length).toBe(big.bytes.length);
     expect(hex(r.body)).toBe(hex(big.bytes));
-    // all but the chunks that went through Node went by the kernel
-    expect(sent.zeroCopy - before.zeroCopy).toBeGreaterThan(big.bytes.length * 0.9);
+    // every byte went one way or the other: the kernel, or a 64 KiB chunk through Node each time the
+    // socket's buffer filled (more of those on a loaded machine: a share above 90% was a flaky bound)
+    // (the server counts a call's bytes when the call returns, which may be after the client has them)
+    await expect.poll(() => sent.zeroCopy - before.zeroCopy + (sent.copied - before.copied)).toBe(big.bytes.length);
+    expect(sent.zeroCopy - before.zeroCopy).toBeGreaterThan(big.bytes.length * 0.5);
   });
 
   it('serves ranges the same way (206, the exact bytes)', async () => {
