@@ -48,12 +48,11 @@ export class Verifier {
     const started = Date.now();
     const report: VerifyReport = { blobsChecked: 0, bytesChecked: 0, manifestsChecked: 0, problems: [], repaired: 0, ms: 0 };
     const bad = new Set<string>();
-    // 1. every blob file hashes to its name
-    const files = new Map<string, number>();
+    // 1. every blob file hashes to its name (nothing is kept per blob but the corrupt ones: memory
+    // does not grow with the store)
     for await (const f of this.store.list()) {
       report.blobsChecked++;
       report.bytesChecked += f.size;
-      files.set(f.digest.value, f.size);
       if ((await this.hashBlob(f.digest)) !== f.digest.value) {
         report.problems.push({ kind: 'corrupt-blob', digest: f.digest.value });
         bad.add(f.digest.value);
@@ -72,12 +71,11 @@ export class Verifier {
     }
     if (repair) await this.index.deleteManifestBytes([...badManifests]);
     // 3. the index and the store agree, repository by repository
-    const linked = new Set<string>();
     for await (const repo of allRepositories(this.index)) {
       await this.repoLocks.run(repo, async () => {
         for (const link of await this.index.listBlobLinks(repo)) {
-          linked.add(link.digest);
-          const size = files.get(link.digest);
+          const digest = tryParseDigest(link.digest);
+          const size = digest && !bad.has(link.digest) ? (await this.store.stat(digest))?.size : undefined;
           const kind = bad.has(link.digest) ? 'corrupt-blob' : size === undefined ? 'missing-blob' : size !== link.size ? 'wrong-size' : undefined;
           if (!kind) continue;
           if (kind !== 'corrupt-blob') report.problems.push({ kind, digest: link.digest, repository: repo });
@@ -96,8 +94,19 @@ export class Verifier {
         }
       });
     }
-    // 4. files nothing links (garbage collection takes them once they are old enough)
-    for (const digest of files.keys()) if (!linked.has(digest) && !bad.has(digest)) report.problems.push({ kind: 'stray-blob', digest });
+    // 4. files nothing links (garbage collection takes them once they are old enough): the store's
+    // ordered walk merged with the index's ordered walk of links, as garbage collection does
+    const links = this.index.blobHolders()[Symbol.asyncIterator]();
+    try {
+      let link = await links.next();
+      for await (const digest of this.store.digests()) {
+        let linked = false;
+        for (; !link.done && link.value.digest <= digest.value; link = await links.next()) linked ||= link.value.digest === digest.value;
+        if (!linked && !bad.has(digest.value)) report.problems.push({ kind: 'stray-blob', digest: digest.value });
+      }
+    } finally {
+      await links.return?.();
+    }
     report.ms = Date.now() - started;
     return report;
   }
