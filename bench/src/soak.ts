@@ -93,9 +93,11 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 export interface SoakResult {
-  samples: { s: number; rssMiB: number }[];
+  samples: { s: number; rssMiB: number; anonMiB: number; fileMiB: number }[];
   warmupS: number;
   slopeMiBPerHour: number;
+  /** The same for the anonymous part alone (the file-backed rest: the node binary, LevelDB's mapped tables, which grow with the index). */
+  anonSlopeMiBPerHour: number;
   minAfterWarmup: number;
   maxAfterWarmup: number;
   counts: Omit<Counts, 'firstErrors'>;
@@ -106,7 +108,7 @@ export async function soak(durationMs: number, keep: boolean): Promise<SoakResul
   const server = await startBerth(join(tmp, 'root'), { name: 'berth-soak', config: 'storage:\n  gc:\n    interval: 5m\n    delay: 1m\n' });
   const p = pool(server.url, 8);
   const c: Counts = { pushes: 0, pulls: 0, lists: 0, errors: 0, firstErrors: [] };
-  const samples: { s: number; rssMiB: number }[] = [];
+  const samples: { s: number; rssMiB: number; anonMiB: number; fileMiB: number }[] = [];
   const t0 = Date.now();
   const end = t0 + durationMs;
   const actor = async (step: (p: Pool, c: Counts) => Promise<void>) => {
@@ -122,10 +124,11 @@ export async function soak(durationMs: number, keep: boolean): Promise<SoakResul
   const sampler = async () => {
     for (let next = t0; next <= end; next += 10_000) {
       await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
-      const rss = (await usage(server.pid)).rss / MiB;
+      const u = await usage(server.pid);
+      const rss = u.rss / MiB;
       const s = Math.round((Date.now() - t0) / 1000);
-      samples.push({ s, rssMiB: rss });
-      if (s % 60 < 10) console.log(`soak ${s} s: RSS ${rss.toFixed(1)} MiB; ${c.pushes} pushes, ${c.pulls} pulls, ${c.lists} listings, ${c.errors} errors`);
+      samples.push({ s, rssMiB: rss, anonMiB: u.rssAnon / MiB, fileMiB: u.rssFile / MiB });
+      if (s % 60 < 10) console.log(`soak ${s} s: RSS ${rss.toFixed(1)} MiB (anonymous ${(u.rssAnon / MiB).toFixed(1)}); ${c.pushes} pushes, ${c.pulls} pulls, ${c.lists} listings, ${c.errors} errors`);
     }
   };
   try {
@@ -142,13 +145,14 @@ export async function soak(durationMs: number, keep: boolean): Promise<SoakResul
     samples,
     warmupS,
     slopeMiBPerHour: slope(after.map((x) => x.s / 3600), rss),
+    anonSlopeMiBPerHour: slope(after.map((x) => x.s / 3600), after.map((x) => x.anonMiB)),
     minAfterWarmup: Math.min(...rss),
     maxAfterWarmup: Math.max(...rss),
     counts: { pushes: c.pushes, pulls: c.pulls, lists: c.lists, errors: c.errors },
   };
   console.log(
     `\nsoak: ${(durationMs / 60_000).toFixed(1)} min, ${samples.length} samples; after the ${warmupS.toFixed(0)} s warm-up RSS ${result.minAfterWarmup.toFixed(1)}-${result.maxAfterWarmup.toFixed(1)} MiB, ` +
-      `trend ${result.slopeMiBPerHour >= 0 ? '+' : ''}${result.slopeMiBPerHour.toFixed(2)} MiB/hour; ${c.pushes} pushes, ${c.pulls} pulls, ${c.lists} listings, ${c.errors} errors`,
+      `trend ${result.slopeMiBPerHour >= 0 ? '+' : ''}${result.slopeMiBPerHour.toFixed(2)} MiB/hour (anonymous memory ${result.anonSlopeMiBPerHour >= 0 ? '+' : ''}${result.anonSlopeMiBPerHour.toFixed(2)}); ${c.pushes} pushes, ${c.pulls} pulls, ${c.lists} listings, ${c.errors} errors`,
   );
   for (const e of c.firstErrors) console.log(`  error: ${e}`);
   return result;
