@@ -15,7 +15,7 @@ import { randomFill } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pool } from './load.js';
-import { Peaks, startBerth, startDistribution, startTrivialNode, usage, type Server } from './servers.js';
+import { Peaks, idleRss, startBerth, startDistribution, startTrivialNode, usage, type Server } from './servers.js';
 import * as P from './phases.js';
 import { setupStorm, storm, stormLayers, type StormImage } from './storm.js';
 import { render, type Row } from './report.js';
@@ -40,12 +40,6 @@ async function dataFile(dir: string, size: number): Promise<string> {
   }
   await fh.close();
   return path;
-}
-
-/** Resident set `seconds` after start (the server answered /v2/ once and then idled), in MiB. */
-async function idleRss(s: Server, seconds = 1): Promise<number> {
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  return (await usage(s.pid)).rss / MiB;
 }
 
 /**

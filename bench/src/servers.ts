@@ -128,6 +128,12 @@ export async function usage(pid: number): Promise<{ peakRss: number; rss: number
   return { peakRss: kb('VmHWM'), rss: kb('VmRSS'), rssAnon: kb('RssAnon'), rssFile: kb('RssFile'), cpuSeconds: ticks / 100 };
 }
 
+/** Resident set after the server has idled `seconds` more (it answered /v2/ once when it started), in MiB. */
+export async function idleRss(s: Pick<Server, 'pid'>, seconds = 1): Promise<number> {
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  return (await usage(s.pid)).rss / (1024 * 1024);
+}
+
 /**
  * Peak resident set per phase: VmHWM is reset before a phase (writing 5 to /proc/PID/clear_refs,
  * proc(5)) and read after it, so every peak is exact, never a sample that missed a spike; the

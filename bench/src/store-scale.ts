@@ -6,10 +6,10 @@
  * abandoned push leaves), which the GC pass collects. Printed: start-up time, idle RSS, a `_catalog`
  * page, a tags page, and the GC pass's time and peak RSS over the idle figure.
  */
-import { randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { OCI_MANIFEST, latency, pool, runConcurrent } from './load.js';
-import { Peaks, startBerth, usage } from './servers.js';
+import { OCI_MANIFEST, latency, pool, runConcurrent, sha256 } from './load.js';
+import { Peaks, idleRss, startBerth, usage } from './servers.js';
 import type { Figures } from './phases.js';
 
 const MiB = 1024 * 1024;
@@ -36,7 +36,7 @@ export async function fillStore(root: string, repos: number, blobsPerRepo: numbe
     await runConcurrent(repos, 32, async (i) => {
       const repo = repoName(i);
       const put = async (bytes: Buffer) => {
-        const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+        const digest = sha256(bytes);
         await opened.blobs.ingest([bytes], parseDigest(digest), bytes.length);
         await opened.index.linkBlob(repo, digest, bytes.length);
         return { digest, size: bytes.length };
@@ -67,8 +67,8 @@ export async function storeScale(root: string, repos: number, blobsPerRepo: numb
   const server = await startBerth(root, { name: 'berth-scale', config: 'storage:\n  gc:\n    delay: 0s\n' });
   const peaks = new Peaks();
   try {
-    const rss1s = await idle(server.pid, 1);
-    const rss10s = await idle(server.pid, 9);
+    const rss1s = await idleRss(server, 1);
+    const rss10s = await idleRss(server, 9);
     const p = pool(server.url, 1);
     const mid = repoName(repos >> 1);
     const catalogPage = await latency(p, `/v2/_catalog?n=100&last=${encodeURIComponent(mid)}`, samples);
@@ -98,9 +98,4 @@ export async function storeScale(root: string, repos: number, blobsPerRepo: numb
   } finally {
     await server.stop();
   }
-}
-
-async function idle(pid: number, seconds: number): Promise<number> {
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  return (await usage(pid)).rss / MiB;
 }

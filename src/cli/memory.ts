@@ -20,19 +20,18 @@ const TRIM_EVERY_BUSY_SECONDS = 10;
 export function returnMemoryAfterBursts(): void {
   const addon = sendfile;
   if (!addon) return;
-  const trim = () => addon.trim();
   let last = process.cpuUsage();
   let busySeconds = 0;
   const timer = setInterval(() => {
     const used = process.cpuUsage(last);
     last = process.cpuUsage();
     if ((used.user + used.system) / 1000 > BUSY_MS) {
-      if (++busySeconds % TRIM_EVERY_BUSY_SECONDS === 0) trim();
+      if (++busySeconds % TRIM_EVERY_BUSY_SECONDS === 0) addon.trim();
       return;
     }
     if (busySeconds === 0) return; // quiet, and already given back
     busySeconds = 0;
-    trim();
+    addon.trim();
     last = process.cpuUsage(); // the trim's own time is not work
   }, 1000);
   timer.unref();

@@ -40,6 +40,7 @@ if (process.platform !== 'linux') {
       note(String(err.stderr ?? err.message).trim().split('\n').slice(-3).join(' / '));
     } finally {
       rmSync(join(here, 'build'), { recursive: true, force: true });
+      rmSync(`${out}.new`, { force: true }); // left only when the copy failed
     }
   }
 }

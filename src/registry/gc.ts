@@ -11,6 +11,7 @@ import type { ManifestRecord, MetadataIndex } from '../index/metadata.js';
 import type { KeyedMutex, SweepLock } from './locks.js';
 import type { ManifestService } from './manifests.js';
 import { allRepositories } from '../index/repositories.js';
+import { linkedBlobs } from './linked-blobs.js';
 
 const REPOSITORIES_AT_ONCE = 8;
 
@@ -119,37 +120,26 @@ export class GarbageCollector {
   }
 
   /**
-   * Deletes blob files no repository links, older than the cutoff. One ordered walk of the store
-   * merged with one ordered walk of the links (a snapshot taken as the sweep starts): a blob linked
-   * then is kept without further work, so memory and index reads do not grow with the store. The
-   * rest (garbage, or linked since the snapshot) are checked again alone, under the sweep lock that
-   * linking takes shared, against the index as it is now.
+   * Deletes blob files no repository links, older than the cutoff. A blob the links' snapshot holds
+   * is kept without further work (linked-blobs.ts); the rest (garbage, or linked since the snapshot)
+   * are checked again alone, under the sweep lock that linking takes shared, against the index as it
+   * is now.
    */
   private async sweepBlobs(cutoff: number, dryRun: boolean, report: GcReport, wouldUnlink: Map<string, Set<string>>): Promise<void> {
-    const links = this.index.blobHolders()[Symbol.asyncIterator]();
-    try {
-      let link = await links.next();
-      for await (const digest of this.store.digests()) {
-        let linked = false;
-        for (; !link.done && link.value.digest <= digest.value; link = await links.next()) {
-          if (link.value.digest === digest.value && !wouldUnlink.get(digest.value)?.has(link.value.repo)) linked = true;
-        }
-        if (linked) continue;
-        await this.sweep.alone(async () => {
-          const holders = await this.index.reposWithBlob(digest.value, dryRun ? 10_000 : 1);
-          const pending = wouldUnlink.get(digest.value);
-          if (holders.some((r) => !pending?.has(r))) return;
-          const touchedAt = await this.store.touchedAt(digest);
-          if (touchedAt === undefined || touchedAt > cutoff) return;
-          const fresh = await this.store.stat(digest);
-          if (!fresh) return;
-          report.blobsDeleted++;
-          report.bytesReclaimed += fresh.size;
-          if (!dryRun) await this.store.delete(digest);
-        });
-      }
-    } finally {
-      await links.return?.();
+    for await (const { digest, linked } of linkedBlobs(this.store, this.index, (d, repo) => !wouldUnlink.get(d)?.has(repo))) {
+      if (linked) continue;
+      await this.sweep.alone(async () => {
+        const holders = await this.index.reposWithBlob(digest.value, dryRun ? 10_000 : 1);
+        const pending = wouldUnlink.get(digest.value);
+        if (holders.some((r) => !pending?.has(r))) return;
+        const touchedAt = await this.store.touchedAt(digest);
+        if (touchedAt === undefined || touchedAt > cutoff) return;
+        const fresh = await this.store.stat(digest);
+        if (!fresh) return;
+        report.blobsDeleted++;
+        report.bytesReclaimed += fresh.size;
+        if (!dryRun) await this.store.delete(digest);
+      });
     }
   }
 

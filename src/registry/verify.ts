@@ -12,6 +12,7 @@ import type { MetadataIndex } from '../index/metadata.js';
 import type { KeyedMutex } from './locks.js';
 import type { ManifestService } from './manifests.js';
 import { allRepositories } from '../index/repositories.js';
+import { linkedBlobs } from './linked-blobs.js';
 
 export interface Problem {
   kind: 'corrupt-blob' | 'missing-blob' | 'wrong-size' | 'stray-blob' | 'corrupt-manifest' | 'missing-manifest';
@@ -94,18 +95,9 @@ export class Verifier {
         }
       });
     }
-    // 4. files nothing links (garbage collection takes them once they are old enough): the store's
-    // ordered walk merged with the index's ordered walk of links, as garbage collection does
-    const links = this.index.blobHolders()[Symbol.asyncIterator]();
-    try {
-      let link = await links.next();
-      for await (const digest of this.store.digests()) {
-        let linked = false;
-        for (; !link.done && link.value.digest <= digest.value; link = await links.next()) linked ||= link.value.digest === digest.value;
-        if (!linked && !bad.has(digest.value)) report.problems.push({ kind: 'stray-blob', digest: digest.value });
-      }
-    } finally {
-      await links.return?.();
+    // 4. files nothing links (garbage collection takes them once they are old enough)
+    for await (const { digest, linked } of linkedBlobs(this.store, this.index)) {
+      if (!linked && !bad.has(digest.value)) report.problems.push({ kind: 'stray-blob', digest: digest.value });
     }
     report.ms = Date.now() - started;
     return report;
