@@ -10,21 +10,9 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Hash } from 'node:crypto';
 import { RegistryError } from '../oci/errors.js';
 import type { ByteSource } from './blobstore.js';
+import { countReceived } from './body-memory.js';
 
-const HIGH_WATER = 2 * 1024 * 1024;
-
-/**
- * A body arrives in 64 KiB Buffers that are garbage once hashed and written. Their memory is outside
- * V8's heap, and V8 collects it only after 64 MiB of it have piled up (its fixed soft limit for
- * external memory): a single upload would add some 50 MiB to the resident set. A young-generation
- * collection every GC_EVERY bytes received (about a millisecond: the chunks died young) frees them
- * while there are few. Needs --expose-gc (berth's #! line); without it, nothing is done.
- */
-const GC_EVERY = 8 * 1024 * 1024;
-const collect = (globalThis as { gc?: (o: { type: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void }).gc;
-function collectChunks(): void {
-  collect?.({ type: 'minor' });
-}
+const HIGH_WATER = 128 * 1024;
 
 class QueuedWriter {
   private queue: Uint8Array[] = [];
@@ -123,7 +111,7 @@ export async function writeHashed(
       }
       for (const h of hashes) h.update(chunk);
       received += chunk.length;
-      if (received % GC_EVERY < chunk.length) collectChunks();
+      countReceived(chunk.length);
       if (writer) await writer.write(chunk);
     }
   } finally {

@@ -1,0 +1,54 @@
+/**
+ * Frees the memory of request bodies' chunks soon after they are written.
+ *
+ * A body arrives in 64 KiB Buffers (Node's HTTP parser copies each fragment into a new one) that are
+ * garbage once hashed and written. Their memory is outside V8's heap, and V8 collects it only after
+ * 64 MiB of it have piled up (its fixed soft limit for external memory): one large upload, or sixteen
+ * concurrent 1 MiB ones, would add some 50 MiB to the resident set. So, every GC_EVERY bytes received
+ * by the whole process (small uploads never reach it alone):
+ * - a young-generation collection (under a millisecond) frees the chunks that died young;
+ * - chunks that waited behind a slow disk while several collections ran were promoted to the old
+ *   generation, where only a full collection (2-3 ms on berth's heap) frees them: one runs when the
+ *   external memory has grown PROMOTED_LIMIT past what the last full collection left.
+ * Needs --expose-gc (berth's #! line); without it, nothing is done.
+ */
+import { getHeapStatistics } from 'node:v8';
+
+export const GC_EVERY = 2 * 1024 * 1024;
+export const PROMOTED_LIMIT = 6 * 1024 * 1024;
+
+type Gc = (o: { type: 'minor' | 'major' }) => void;
+
+export class ChunkCollector {
+  private sinceCollect = 0;
+  private externalAfterFull = 0;
+
+  constructor(
+    private readonly gc: Gc,
+    /** Bytes outside V8's heap held by JavaScript objects, Buffers' memory among them. */
+    private readonly external: () => number,
+  ) {}
+
+  received(bytes: number): void {
+    this.sinceCollect += bytes;
+    if (this.sinceCollect < GC_EVERY) return;
+    this.sinceCollect = 0;
+    this.gc({ type: 'minor' });
+    const external = this.external();
+    if (external < this.externalAfterFull + PROMOTED_LIMIT) {
+      // Memory that the last full collection kept may have been freed since: follow it down.
+      this.externalAfterFull = Math.min(this.externalAfterFull, external);
+      return;
+    }
+    this.gc({ type: 'major' });
+    this.externalAfterFull = this.external();
+  }
+}
+
+const gc = (globalThis as { gc?: Gc }).gc;
+const collector = gc ? new ChunkCollector(gc, () => getHeapStatistics().external_memory) : undefined;
+
+/** Counts body bytes as they arrive, from every upload of the process. */
+export function countReceived(bytes: number): void {
+  collector?.received(bytes);
+}
