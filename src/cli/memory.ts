@@ -10,7 +10,7 @@
  * A forced collection here was measured to do worse: gc({ type: 'major' }) shrank nothing, and
  * gc() right after start-up kept the heap 10 MiB above what the reducer leaves.
  */
-import { sendfile } from '../http/zero-copy.js';
+import { native } from '../native/addon.js';
 
 /** CPU milliseconds in one second above which the process counts as working. */
 const BUSY_MS = 50;
@@ -18,7 +18,7 @@ const TRIM_EVERY_BUSY_SECONDS = 10;
 
 /** Starts the once-a-second check (an unref'd timer: it never keeps the process alive). */
 export function returnMemoryAfterBursts(): void {
-  const addon = sendfile;
+  const addon = native;
   if (!addon) return;
   let last = process.cpuUsage();
   let busySeconds = 0;

@@ -3,7 +3,8 @@
     {
       "target_name": "sendfile",
       "sources": ["sendfile.c"],
-      "cflags": ["-O2", "-Wall", "-Wextra"]
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "libraries": ["-ldl"]
     }
   ]
 }

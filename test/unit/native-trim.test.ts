@@ -6,11 +6,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { sendfile } from '../../src/http/zero-copy.js';
+import { native } from '../../src/native/addon.js';
 
 describe('native trim', () => {
   it('is built, and returns freed arena memory to the system', () => {
-    expect(sendfile, 'the native addon: npm run build with python3, make and g++ installed').toBeDefined();
+    expect(native, 'the native addon: npm run build with python3, make and g++ installed').toBeDefined();
     const addon = new URL('../../dist/native/sendfile.node', import.meta.url).pathname;
     const probe = new URL('../helpers/trim-probe.cjs', import.meta.url).pathname;
     const out = execFileSync(process.execPath, ['--expose-gc', probe, addon], { env: { PATH: process.env.PATH, MALLOC_ARENA_MAX: '2' } }).toString();
