@@ -43,6 +43,31 @@ async function dataFile(dir: string, size: number): Promise<string> {
 }
 
 /**
+ * What this disk writes and syncs per second right now (MiB/s): `size` bytes written, then fsync, as
+ * berth does for every blob before its 201 (distribution never syncs). A synced push cannot be
+ * faster, and the virtual disk of this machine moves between about 60 and 250 MB/s from hour to hour.
+ */
+async function diskWrite(dir: string, size: number): Promise<number> {
+  const path = join(dir, 'disk-probe.bin');
+  const buf = Buffer.alloc(8 * MiB);
+  await fill(buf);
+  const t = process.hrtime.bigint();
+  const fh = await open(path, 'w');
+  try {
+    for (let off = 0; off < size; off += buf.length) {
+      buf.writeUInt32BE(off / buf.length, 0); // no two writes alike
+      await fh.write(buf, 0, Math.min(buf.length, size - off));
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  const s = Number(process.hrtime.bigint() - t) / 1e9;
+  await rm(path, { force: true });
+  return size / MiB / s;
+}
+
+/**
  * Idle resident set a second after start, and once the process has idled for 10 s: V8 gives unused
  * heap pages back only when its memory reducer runs, some 8 s after the last collection.
  */
@@ -131,6 +156,12 @@ async function main(): Promise<void> {
     for (const [label, phase, on] of phases) {
       if (!wanted(label)) continue;
       for (let round = 1; round <= sizes.rounds; round++) {
+        if (label === 'push large, chunked') {
+          await flushDisk();
+          const f = { diskWrite: await diskWrite(tmp, sizes.bigSize) };
+          add('disk', f);
+          console.log(`${label.padEnd(24)} round ${round} disk         diskWrite=${f.diskWrite.toFixed(2)}`);
+        }
         for (const e of on) {
           await flushDisk(); // each server starts its turn on a disk without the other's dirty pages
           await peaks.take(e.server.pid);

@@ -52,6 +52,7 @@ const SPECS: Spec[] = [
   { key: 'push256m', figure: 'push 256 MiB, one stream', unit: 'MiB/s', min: 1.5 },
   { key: 'push1g', figure: 'push 1 GiB, one stream', unit: 'MiB/s', min: 1.5 },
   { key: 'chunked256m', figure: 'chunked push 256 MiB (8 MiB PATCHes)', unit: 'MiB/s', min: 1.5 },
+  { key: 'diskWrite', of: 'disk', figure: '  the disk alone: as many bytes written, then fsync', unit: 'MiB/s' },
   { key: 'pull1', figure: 'pull 256 MiB, curl, 1 stream', unit: 'MiB/s', min: 1 },
   { key: 'pull4', figure: 'pull 256 MiB, curl, 4 parallel', unit: 'MiB/s', min: 1 },
   { key: 'stormWall', figure: 'node-start storm: wall time', unit: 's', max: 0.8 },
