@@ -59,12 +59,11 @@ async function diskWrite(dir: string, size: number): Promise<number> {
       await fh.write(buf, 0, Math.min(buf.length, size - off));
     }
     await fh.sync();
+    return size / MiB / (Number(process.hrtime.bigint() - t) / 1e9);
   } finally {
     await fh.close();
+    await rm(path, { force: true });
   }
-  const s = Number(process.hrtime.bigint() - t) / 1e9;
-  await rm(path, { force: true });
-  return size / MiB / s;
 }
 
 /**

@@ -100,7 +100,6 @@ export class LevelIndex implements MetadataIndex {
   /** Keys under `prefix`, after `after` (exclusive), at most `limit`, with the prefix removed. */
   private async scanKeys(prefix: string, page: Page): Promise<string[]> {
     const range = page.after === undefined ? { gte: prefix } : { gt: prefix + page.after };
-    // all(): the native iterator hands keys over in large batches, not one promise per key.
     const keys = await this.scan(() => this.db.keys({ ...range, lt: prefix + END, limit: page.limit }));
     return keys.map((k) => suffix(k, prefix));
   }

@@ -1,7 +1,8 @@
-// Builds the optional sendfile addon (sendfile.c) into dist/native/ with node-gyp, the native build
-// tool npm ships (npm run build and the Docker build stage run this; npm install never does). When it
-// cannot be built (no compiler, not Linux), berth works all the same: blob downloads then copy
-// through user space. Skipped when the built addon is newer than its source.
+// Builds the optional native addon (sendfile.c: sendfile, malloc_trim, LevelDB's mmap limit) into
+// dist/native/ with node-gyp, the native build tool npm ships (npm run build and the Docker build
+// stage run this; npm install never does). When it cannot be built (no compiler, not Linux), berth
+// works all the same: blob downloads then copy through user space. Skipped when the built addon is
+// newer than its source.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,7 +13,7 @@ const out = join(here, '..', '..', 'dist', 'native', 'sendfile.node');
 const source = join(here, 'sendfile.c');
 
 function note(why) {
-  process.stderr.write(`berth: the zero-copy download addon was not built (${why}); blob downloads will copy through user space\n`);
+  process.stderr.write(`berth: the native addon was not built (${why}); blob downloads will copy through user space, and malloc and LevelDB keep their default memory use\n`);
 }
 
 if (process.platform !== 'linux') {
