@@ -13,6 +13,7 @@
  * Needs --expose-gc (berth's #! line); without it, nothing is done.
  */
 import { getHeapStatistics } from 'node:v8';
+import { canCollect, collectFull, collectYoung } from '../runtime/gc.js';
 
 export const GC_EVERY = 2 * 1024 * 1024;
 export const PROMOTED_LIMIT = 6 * 1024 * 1024;
@@ -45,8 +46,9 @@ export class ChunkCollector {
   }
 }
 
-const gc = (globalThis as { gc?: Gc }).gc;
-const collector = gc ? new ChunkCollector(gc, () => getHeapStatistics().external_memory) : undefined;
+const collector = canCollect
+  ? new ChunkCollector((o) => (o.type === 'major' ? collectFull() : collectYoung()), () => getHeapStatistics().external_memory)
+  : undefined;
 
 /** Counts body bytes as they arrive, from every upload of the process. */
 export function countReceived(bytes: number): void {
