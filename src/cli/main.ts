@@ -9,7 +9,8 @@
  * - the old generation grows by 15% before its next collection instead of V8's factor of 1.1-4 for
  *   small heaps: under 64 connections of manifest GETs the peak fell from 99 to 83 MiB, no slower;
  * - --expose-gc: uploads collect the young generation every 2 MiB the process receives (and the
- *   old one when promoted chunks pile up), which frees bodies' 64 KiB Buffers (src/storage/body-memory.ts).
+ *   old one when promoted chunks pile up), which frees bodies' 64 KiB Buffers (src/storage/body-memory.ts);
+ *   long work compacts the old generation every 10 s when it is fragmented (src/cli/memory.ts).
  */
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type BerthConfig } from '../config/config.js';
