@@ -19,7 +19,7 @@ if (mode === 'chunks') {
   held = null;
   for (let i = 0; i < 4; i++) countReceived(GC_EVERY);
   const after = getHeapStatistics().external_memory / MiB;
-  console.log(JSON.stringify({ before, after, held }));
+  console.log(JSON.stringify({ before, after }));
 } else {
   const keep = Array.from({ length: 400_000 }, (_, i) => ({ a: `x${i}`, b: [i] }));
   gcMod.collectFull();
