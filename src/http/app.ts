@@ -3,12 +3,15 @@
  * src/cli/serve.ts does, and tests use app.inject() or listen on 127.0.0.1 themselves.
  */
 import { createRequire } from 'node:module';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { sendError } from './errors.js';
-import { match, matchedRoute, routeOf, type V2Route } from './router.js';
+import { API_VERSION, match, type V2Route } from './router.js';
+import { hotPath } from './hot-path.js';
 import { Urls } from './urls.js';
-import { auditLine, rememberPrincipal } from './audit.js';
+import { rememberPrincipal } from './audit.js';
+import { AccessLog } from './access-log.js';
 import { authorize, type AuthDeps } from './authorize.js';
 import type { TokenService } from '../auth/token-service.js';
 import { tokenRoutes } from './routes/token.js';
@@ -52,6 +55,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Content bundles: /api/bundles and the CLI's /_berth/ endpoints (issue 7). */
   bundles?: Bundles;
+  /** Cached manifest pulls answered before Fastify (hot-path.ts; default true); false sends every request through Fastify. */
+  hotPath?: boolean;
   /** The web UI at / and its API under /api/ (issue 9); absent, neither exists. */
   ui?: UiDeps;
   /** Blob downloads through sendfile(2) when the addon is built (default true); false copies them through user space. */
@@ -60,49 +65,9 @@ export interface AppDeps {
   sessions?: SessionStore;
 }
 
-/** One access-log line per request, when it completes (instead of Fastify's two). */
-class AccessLog extends LogController {
-  constructor(
-    private readonly metrics?: Metrics,
-    private readonly audit?: FastifyBaseLogger,
-  ) {
-    super();
-  }
-  /** Whether access lines are written at all (log.level info or finer); worked out once. */
-  private info?: boolean;
-
-  override incomingRequest(): void {}
-  override requestCompleted(
-    _error: Error | null | undefined,
-    request: import('fastify').FastifyRequest,
-    reply: import('fastify').FastifyReply,
-  ): void {
-    const route = routeOf(request);
-    this.info ??= (request.log as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled?.('info') ?? true;
-    if (this.info) this.accessLine(request, reply, route);
-    const audit = auditLine(request, reply);
-    // the audit trail goes to its own stream when one is configured (log.audit), with the request id
-    if (audit) (this.audit ?? request.log).info(this.audit ? { ...audit, reqId: request.id } : audit, audit.event);
-    this.metrics?.observe(request, reply, route);
-  }
-
-  private accessLine(request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply, route: string): void {
-    const line: Record<string, unknown> = {
-      method: request.method,
-      url: request.url,
-      status: reply.statusCode,
-      ms: Math.round(reply.elapsedTime),
-      route,
-    };
-    const repository = matchedRoute(request)?.repository;
-    if (repository) line.repository = repository;
-    const bytesIn = Number(request.headers['content-length']);
-    if (bytesIn > 0) line.bytesIn = bytesIn;
-    const bytesOut = Number(reply.getHeader('content-length'));
-    if (bytesOut > 0 && request.method !== 'HEAD') line.bytesOut = bytesOut;
-    request.log.info(line, 'request');
-  }
-}
+/** Fastify's own request ids (req-1, req-2, ... in base 36), from one counter shared with the hot path. */
+let requestCount = 0;
+const nextRequestId = () => `req-${(++requestCount).toString(36)}`;
 
 const V2_METHODS = ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'] as const;
 
@@ -141,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler: clientError,
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? false }),
     logController: new AccessLog(deps.metrics, deps.auditLog),
+    genReqId: nextRequestId,
     schemaController: {
       compilersFactory: { buildValidator: lazyCompilers('@fastify/ajv-compiler'), buildSerializer: lazyCompilers('@fastify/fast-json-stringify-compiler') },
     } as FastifyServerOptions['schemaController'],
@@ -153,7 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // distribution-spec "API Version Check": every response carries the version header.
   app.addHook('onRequest', (_request, reply, done) => {
-    reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+    reply.header('Docker-Distribution-API-Version', API_VERSION);
     done();
   });
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
@@ -205,5 +171,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     v2.route({ method: [...V2_METHODS], url: '/v2', handler });
     v2.route({ method: [...V2_METHODS], url: '/v2/*', handler });
   });
+  // Features that decide per request before a route runs keep every request on Fastify's path.
+  if ((deps.hotPath ?? true) && !deps.auth && !deps.mirror && !limits.rateLimit) {
+    const hot = hotPath({ manifests: deps.registry.manifests, log: app.log, metrics: deps.metrics, nextId: nextRequestId });
+    // Fastify's handler is the server's one 'request' listener (given to createServer): the hot
+    // path goes in front of it. app.inject() bypasses the server, so it always runs Fastify's path.
+    const [fastifyHandler] = app.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    if (fastifyHandler && app.server.listenerCount('request') === 1) {
+      app.server.removeAllListeners('request');
+      app.server.on('request', (req: IncomingMessage, res: ServerResponse) => hot.serve(req, res) || fastifyHandler(req, res));
+      app.addHook('preClose', (done) => {
+        hot.stop();
+        done();
+      });
+    }
+  }
   return app;
 }

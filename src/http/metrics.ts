@@ -28,7 +28,12 @@ export class Metrics {
   observe(request: FastifyRequest, reply: FastifyReply, route: string): void {
     const inLen = Number(request.headers['content-length']);
     const outLen = request.method === 'HEAD' ? 0 : Number(reply.getHeader('content-length'));
-    this.requests.observe(route, request.method, reply.statusCode, reply.elapsedTime / 1000, inLen > 0 ? inLen : 0, outLen > 0 ? outLen : 0);
+    this.observeRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000, inLen, outLen);
+  }
+
+  /** The same from plain figures (the hot path has no Fastify request); lengths that are not numbers count 0. */
+  observeRequest(route: string, method: string, status: number, seconds: number, inLen: number, outLen: number): void {
+    this.requests.observe(route, method, status, seconds, inLen > 0 ? inLen : 0, outLen > 0 ? outLen : 0);
   }
 
   /**

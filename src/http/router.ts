@@ -11,6 +11,9 @@ import { checkName } from '../oci/names.js';
 import { rawPath, query } from './request.js';
 import type { Remote } from '../mirror/names.js';
 
+/** distribution-spec "API Version Check": every response carries it (Docker-Distribution-API-Version). */
+export const API_VERSION = 'registry/2.0';
+
 export type Method = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
 
 /**

@@ -65,6 +65,16 @@ export class ManifestService {
     await this.index.recordPulls([...batch].map(([k, at]) => ({ repo: k.slice(0, k.indexOf('\u0000')), digest: k.slice(k.indexOf('\u0000') + 1), at })));
   }
 
+  /**
+   * The manifest a reference names when memory holds both its tag and its bytes; undefined
+   * otherwise (get() then reads the index). Only validated names, tags and digests are ever cached,
+   * so a reference that is not valid finds nothing here. Tags never contain ':', digests always do.
+   */
+  cached(repo: string, ref: string): CachedManifest | undefined {
+    const digest = ref.includes(':') ? ref : this.cache.tag(repo, ref);
+    return digest === undefined ? undefined : this.cache.manifest(repo, digest);
+  }
+
   /** The manifest a reference names, with its bytes: from memory when hot, else from the index. */
   async get(repo: string, ref: string): Promise<CachedManifest> {
     const r = parseReference(ref);

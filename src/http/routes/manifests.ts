@@ -7,13 +7,18 @@ import { header, readBounded } from '../request.js';
 import type { Urls } from '../urls.js';
 import type { PullThrough } from '../../mirror/pull-through.js';
 
+/** The headers of a manifest GET or HEAD (end-3); the hot path (hot-path.ts) sends the same. */
+export function manifestHeaders(record: ManifestRecord): Record<string, string> {
+  return {
+    'content-type': record.mediaType,
+    'content-length': String(record.size),
+    'docker-content-digest': record.digest,
+    etag: `"${record.digest}"`,
+  };
+}
+
 function describe(reply: FastifyReply, record: ManifestRecord) {
-  return reply.code(200).headers({
-    'Content-Type': record.mediaType,
-    'Content-Length': String(record.size),
-    'Docker-Content-Digest': record.digest,
-    ETag: `"${record.digest}"`,
-  });
+  return reply.code(200).headers(manifestHeaders(record));
 }
 
 export function manifestRoutes(registry: Registry, urls: Urls, pull?: PullThrough): V2Route {
