@@ -3,12 +3,11 @@
  * src/cli/serve.ts does, and tests use app.inject() or listen on 127.0.0.1 themselves.
  */
 import { createRequire } from 'node:module';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { sendError } from './errors.js';
 import { API_VERSION, match, type V2Route } from './router.js';
-import { hotPath } from './hot-path.js';
+import { hotPath, putInFront } from './hot-path.js';
 import { Urls } from './urls.js';
 import { rememberPrincipal } from './audit.js';
 import { AccessLog } from './access-log.js';
@@ -173,18 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Features that decide per request before a route runs keep every request on Fastify's path.
   if ((deps.hotPath ?? true) && !deps.auth && !deps.mirror && !limits.rateLimit) {
-    const hot = hotPath({ manifests: deps.registry.manifests, log: app.log, metrics: deps.metrics, nextId: nextRequestId });
-    // Fastify's handler is the server's one 'request' listener (given to createServer): the hot
-    // path goes in front of it. app.inject() bypasses the server, so it always runs Fastify's path.
-    const [fastifyHandler] = app.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-    if (fastifyHandler && app.server.listenerCount('request') === 1) {
-      app.server.removeAllListeners('request');
-      app.server.on('request', (req: IncomingMessage, res: ServerResponse) => hot.serve(req, res) || fastifyHandler(req, res));
-      app.addHook('preClose', (done) => {
-        hot.stop();
-        done();
-      });
-    }
+    putInFront(app, hotPath({ manifests: deps.registry.manifests, log: app.log, metrics: deps.metrics, nextId: nextRequestId }));
   }
   return app;
 }

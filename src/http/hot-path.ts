@@ -13,7 +13,7 @@
  * mirror's names and freshness, the rate limit) turn it off: buildApp() does not install it then.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ManifestService } from '../registry/manifests.js';
 import type { Metrics } from './metrics.js';
 import { manifestHeaders } from './routes/manifests.js';
@@ -69,4 +69,19 @@ export function hotPath(deps: HotPathDeps): HotPath {
       return true;
     },
   };
+}
+
+/**
+ * Puts the hot path in front of Fastify's handler, the server's one 'request' listener (given to
+ * createServer). app.inject() bypasses the server, so it always runs Fastify's path.
+ */
+export function putInFront(app: FastifyInstance, hot: HotPath): void {
+  const [fastify, ...others] = app.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  if (!fastify || others.length > 0) return; // not the server this was written for: Fastify's path alone
+  app.server.removeAllListeners('request');
+  app.server.on('request', (req: IncomingMessage, res: ServerResponse) => hot.serve(req, res) || fastify(req, res));
+  app.addHook('preClose', (done) => {
+    hot.stop();
+    done();
+  });
 }
