@@ -1,10 +1,10 @@
 /**
  * The hot path: a pull's manifest HEAD and GET by tag or digest (distribution-spec end-3), answered
  * from the manifest cache straight from node:http's 'request' event, before Fastify makes its
- * request and reply, runs its hooks and routes. A node start pulls every image's manifest this way,
- * tens of thousands a second in a cluster's start storm; Fastify's part of such a request was about
- * as much CPU as node:http's own (a bare Fastify route answers 24-33 µs of CPU a request here
- * against node:http's 19-20, berth 50).
+ * request and reply, runs its hooks and routes. Every pull starts with this request, and every node
+ * of a cluster that starts asks it for every image at once; Fastify's part of it was about as much
+ * CPU as node:http's own (measured under wrk: a bare Fastify route 24-33 µs of CPU a request,
+ * node:http alone 19-20, berth before this path 50; bench/README.md, fifth round).
  *
  * It answers only what it can answer exactly as the Fastify route would (same status, headers, body,
  * access line, metrics and noted pull): a GET or HEAD whose path has no query and no percent-escape,
