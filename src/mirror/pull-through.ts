@@ -214,7 +214,9 @@ export class PullThrough {
       if (await this.adoptStored(local, d, remote, upstream)) return undefined;
       if (!upstream) throw new RegistryError('BLOB_UNKNOWN', `blob unknown: ${d.value}`);
       try {
-        f = await this.blobFlights.run(d.value, () => this.startFill(upstream, remote!, d));
+        // A fetch may have started while adoptStored() looked, and its single-flight run may be
+        // over already (it ends once the fill is under way): join that fill rather than fetch again.
+        f = await this.blobFlights.run(d.value, async () => this.fills.get(d.value) ?? this.startFill(upstream, remote!, d));
       } catch (err) {
         this.counters.upstreamErrors++;
         throw unavailable(err, 'BLOB_UNKNOWN', `blob ${d.value}`);
