@@ -16,12 +16,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ManifestService } from '../registry/manifests.js';
 import type { Metrics } from './metrics.js';
-import { manifestHeaders } from './routes/manifests.js';
+import { MANIFEST_PATH, manifestHeaders } from './routes/manifests.js';
 import { accessLine, logsAccess } from './access-log.js';
 import { API_VERSION } from './router.js';
-
-/** The manifest route's pattern (routes/manifests.ts) over the whole URL, refusing '?' and '%'. */
-const MANIFEST_URL = /^\/v2\/([^?%]+)\/manifests\/([^/?%]+)$/;
 
 export interface HotPathDeps {
   manifests: ManifestService;
@@ -49,7 +46,9 @@ export function hotPath(deps: HotPathDeps): HotPath {
       const method = req.method;
       if (stopped || (method !== 'GET' && method !== 'HEAD')) return false;
       const url = req.url ?? '';
-      const m = MANIFEST_URL.exec(url);
+      // the route's own pattern; with no query and no escape, the raw path is the whole URL
+      if (url.includes('?') || url.includes('%')) return false;
+      const m = MANIFEST_PATH.exec(url);
       if (!m) return false;
       const name = m[1]!;
       const hit = manifests.cached(name, m[2]!);

@@ -7,6 +7,9 @@ import { header, readBounded } from '../request.js';
 import type { Urls } from '../urls.js';
 import type { PullThrough } from '../../mirror/pull-through.js';
 
+/** /v2/<name>/manifests/<reference> on the raw path: the name is everything before the last /manifests/. */
+export const MANIFEST_PATH = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
+
 /** The headers of a manifest GET or HEAD (end-3); the hot path (hot-path.ts) sends the same. */
 export function manifestHeaders(record: ManifestRecord): Record<string, string> {
   return {
@@ -57,7 +60,7 @@ export function manifestRoutes(registry: Registry, urls: Urls, pull?: PullThroug
 
   return {
     kind: 'manifest',
-    pattern: /^\/v2\/(.+)\/manifests\/([^/]+)$/,
+    pattern: MANIFEST_PATH,
     hasName: true,
     methods: {
       GET: { action: 'pull', handler: get },
