@@ -40,16 +40,29 @@ function bad(message: string): RegistryError {
   return new RegistryError('MANIFEST_INVALID', `bundle refused: ${message}`);
 }
 
-/** The source with its first chunk looked at: gzip's magic number says whether to un-gzip it. */
+/** The source with its first bytes looked at: gzip's magic number (RFC 1952, 2.3.1) says whether to un-gzip it. */
 async function peek(source: Readable): Promise<{ gzip: boolean; stream: Readable }> {
   const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const first = await it.next();
+  // a stream may hand over fewer than two bytes first (a multipart part, a slow socket)
+  const head: Buffer[] = [];
+  let n = 0;
+  let ended = false;
+  while (n < 2) {
+    const next = await it.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    head.push(next.value);
+    n += next.value.length;
+  }
+  const first = head.length === 1 ? head[0]! : Buffer.concat(head);
   const all = async function* () {
-    if (first.done) return;
-    yield first.value;
-    for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+    if (first.length > 0) yield first;
+    if (ended) return;
+    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
   };
-  return { gzip: !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b, stream: Readable.from(all(), { objectMode: false }) };
+  return { gzip: first[0] === 0x1f && first[1] === 0x8b, stream: Readable.from(all(), { objectMode: false }) };
 }
 
 /** Loads a tar (or tar.gz) bundle from a stream; `staging` is an empty temp directory the caller removes. */

@@ -6,29 +6,16 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { PassThrough, Readable, type Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SingleBar, Presets } from 'cli-progress';
 import tar from 'tar-stream';
 import { request } from 'undici';
 import { ConfigError, type BerthConfig } from '../config/config.js';
 import { BundleImporter, type ImportOptions } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
 import { StorePaths } from '../storage/paths.js';
+import { progress } from './progress.js';
 import { localServer, openStopped } from './stopped.js';
-
-/** Counts bytes through, and draws a bar on standard error when it is a terminal. */
-function progress(total: number | undefined, label: string): { meter: PassThrough; setTotal(n: number): void; stop(): void } {
-  const bar = process.stderr.isTTY ? new SingleBar({ format: `${label} [{bar}] {percentage}% {value}/{total} MiB`, stream: process.stderr }, Presets.shades_classic) : undefined;
-  let done = 0;
-  bar?.start(Math.ceil((total ?? 0) / 1048576), 0);
-  const meter = new PassThrough({ highWaterMark: 1024 * 1024 });
-  meter.on('data', (c: Buffer) => {
-    done += c.length;
-    bar?.update(Math.floor(done / 1048576));
-  });
-  return { meter, setTotal: (n) => bar?.setTotal(Math.ceil(n / 1048576)), stop: () => bar?.stop() };
-}
 
 /** A directory bundle as a tar stream (to send it to a running berth). */
 function tarOfDir(dir: string): Readable {
