@@ -39,10 +39,12 @@ export class Metrics {
   /**
    * prom-client and its collectors, made at the first scrape: until something scrapes, none of it
    * is loaded. Node's process metrics read the process as it is then (CPU seconds, memory, handles);
-   * only its GC and event-loop-lag histograms start counting at that moment.
+   * only its GC and event-loop-lag histograms start counting at that moment. prom-client is
+   * CommonJS: its exports object is the default export, in Node and in berth's bundle alike (the
+   * bundle gives a CommonJS module imported this way no named exports).
    */
   private promRegistry(): Promise<PromRegistry> {
-    this.registry ??= import('prom-client').then((prom) => collectors(prom, this.sources));
+    this.registry ??= import('prom-client').then(({ default: prom }) => collectors(prom, this.sources));
     return this.registry;
   }
 

@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import mime from 'mime';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-export const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
+// ../ui/public from this module: dist/ui/ (tsc), dist/berth/ (the bundle's chunks) and src/ui/
+// (tests) are each one level below their root
+export const DEFAULT_PUBLIC_DIR = fileURLToPath(new URL('../ui/public/', import.meta.url));
 
 interface StaticFile {
   body: Buffer;

@@ -1,15 +1,37 @@
 /**
- * What is off is not even loaded: a spawned `berth serve` records every package its modules import
- * (test/helpers/loaded-packages.mjs), and features that are off, or not used yet, import none of theirs.
+ * What is off is not even loaded: a spawned `berth serve` records every module it imports
+ * (test/helpers/loaded-packages.mjs), and features that are off, or not used yet, import none of
+ * their packages' code. berth runs as a bundle (src/build/bundle.mjs): a loaded chunk stands for
+ * the packages its sources come from, as the bundle's metafile lists them.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { spawnBerth } from '../helpers/spawn.js';
 import { testDir } from '../helpers/tmp.js';
 
 const HOOK = fileURLToPath(new URL('../helpers/loaded-packages.mjs', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The package a node_modules path is in. */
+const packageOf = (path: string) => /node_modules\/(@[^/]+\/[^/]+|[^/]+)\//.exec(path)?.[1];
+
+/** The packages whose code the loaded modules hold: their own, or for a bundle output its inputs'. */
+async function packagesOf(urls: string[]): Promise<Set<string>> {
+  const meta = JSON.parse(await readFile(join(ROOT, 'dist', 'berth', 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const packages = new Set<string>();
+  for (const url of urls) {
+    const path = fileURLToPath(url);
+    const own = packageOf(path);
+    if (own) packages.add(own);
+    for (const input of Object.keys(meta.outputs[relative(ROOT, path)]?.inputs ?? {})) {
+      const p = packageOf(input);
+      if (p) packages.add(p);
+    }
+  }
+  return packages;
+}
 
 async function loadedBy(config: string, exercise?: (url: string) => Promise<void>): Promise<Set<string>> {
   const dir = await testDir('berth-lazy-');
@@ -23,7 +45,7 @@ async function loadedBy(config: string, exercise?: (url: string) => Promise<void
   } finally {
     await berth.stop();
   }
-  return new Set((await readFile(list, 'utf8')).split('\n').filter(Boolean));
+  return packagesOf((await readFile(list, 'utf8')).split('\n').filter(Boolean));
 }
 
 describe('optional features load only when on', () => {
