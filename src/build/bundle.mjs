@@ -19,7 +19,7 @@
 //
 // dist/berth/meta.json lists which sources each output holds (esbuild's metafile): the test that
 // checks that features which are off load none of their code reads it.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -62,7 +62,7 @@ const result = await build({
 
 rmSync(chunks, { recursive: true, force: true });
 mkdirSync(chunks);
-for (const file of result.outputFiles) {
-  writeFileSync(file.path, file.contents, { mode: file.path === entry ? 0o755 : 0o644 });
-}
+for (const file of result.outputFiles) writeFileSync(file.path, file.contents);
+// run as a program (its #! line carries berth's runtime flags); tsc wrote the file it replaces 0644
+chmodSync(entry, 0o755);
 writeFileSync(join(chunks, 'meta.json'), JSON.stringify(result.metafile));
