@@ -2,10 +2,10 @@
 // module with berth's code and its dependencies inlined, and each module berth imports only when a
 // feature is used (`await import(...)`) becomes a chunk in dist/berth/ that loads when it is first
 // imported. Why: every module Node loads stays resident (its source text, its function metadata, the
-// loader's records), and berth at start loads about 400 files. As one file, an idle berth on an empty
-// store measured 57.4-58.0 MiB resident 9 s after start against 59.2-64.0 unbundled, and 63.5-66 MiB
+// loader's records), and berth at start loads about 400 files. Bundled, an idle berth on an empty
+// store measured 58.0-58.4 MiB resident 9 s after start against 59.2-64.0 unbundled, and 65.1-65.4 MiB
 // at 1 s against 67.6-71.8 (and V8's memory reducer, which shrinks the young generation, then ran
-// before 10 s in every start). Whitespace and syntax are minified, names are not: full minification
+// before 9 s in every start; bench/README.md, sixth round). Whitespace and syntax are minified, names are not: full minification
 // measured the same, and stack traces keep their function names. dist/berth/*.js.map map back to
 // src/ for `node --enable-source-maps`.
 //
