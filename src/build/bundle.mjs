@@ -5,9 +5,9 @@
 // loader's records), and berth at start loads about 400 files. Bundled, an idle berth on an empty
 // store measured 58.0-58.4 MiB resident 9 s after start against 59.2-64.0 unbundled, and 65.1-65.4 MiB
 // at 1 s against 67.6-71.8 (and V8's memory reducer, which shrinks the young generation, then ran
-// before 9 s in every start; bench/README.md, sixth round). Whitespace and syntax are minified, names are not: full minification
-// measured the same, and stack traces keep their function names. dist/berth/*.js.map map back to
-// src/ for `node --enable-source-maps`.
+// before 9 s in every start; bench/README.md, sixth round). Whitespace and syntax are minified,
+// names are not: full minification measured the same, and stack traces keep their function names.
+// dist/berth/*.js.map map back to src/ for `node --enable-source-maps`.
 //
 // Left outside the bundle, loaded from node_modules as before:
 // - classic-level: a native addon, found next to its package (src/index/level-tables.ts too);
