@@ -35,7 +35,7 @@ export async function openSession(p: Pool, repo: string): Promise<string> {
   return loc.startsWith('http') ? new URL(loc).pathname + new URL(loc).search : loc;
 }
 
-function withDigest(loc: string, digest: string): string {
+export function withDigest(loc: string, digest: string): string {
   return `${loc}${loc.includes('?') ? '&' : '?'}digest=${encodeURIComponent(digest)}`;
 }
 
@@ -91,29 +91,6 @@ export async function pushStream(p: Pool, repo: string, b: BigBody): Promise<num
     body: bodyStream(b, 0, total),
   });
   await expectStatus(res, 201, 'PUT stream');
-  return Number(process.hrtime.bigint() - t) / 1e9;
-}
-
-/** POST, PATCHes of `chunk` bytes with Content-Range, then PUT ?digest=: returns seconds. */
-export async function pushChunked(p: Pool, repo: string, b: BigBody, chunk: number): Promise<number> {
-  const total = b.prefix.length + b.size;
-  const t = process.hrtime.bigint();
-  let loc = await openSession(p, repo);
-  for (let off = 0; off < total; off += chunk) {
-    const end = Math.min(off + chunk, total);
-    const res = await p.request({
-      method: 'PATCH',
-      path: loc,
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(end - off), 'content-range': `${off}-${end - 1}` },
-      body: bodyStream(b, off, end),
-    });
-    if (res.statusCode !== 202) throw new Error(`PATCH: HTTP ${res.statusCode} ${await res.body.text()}`);
-    const l = String(res.headers.location);
-    loc = l.startsWith('http') ? new URL(l).pathname + new URL(l).search : l;
-    await res.body.dump();
-  }
-  const res = await p.request({ method: 'PUT', path: withDigest(loc, b.digest) });
-  await expectStatus(res, 201, 'PUT chunked');
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 

@@ -100,6 +100,7 @@ async function main(): Promise<void> {
   console.log(`bench: ${values.quick ? 'quick' : 'full'} run in ${tmp}; ${cpus().length} cores; load average before: ${load0.map((x) => x.toFixed(2)).join(' ')}`);
   const layers = stormLayers(!!values.quick);
   const data = await dataFile(tmp, Math.max(sizes.bigSize, sizes.hugeSize, ...layers));
+  const bodies = wanted('push large, chunked') ? await P.makePushBodies(data, sizes, tmp) : undefined;
 
   const servers: Server[] = [];
   const pools: { close(): Promise<void> }[] = [];
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
       const p = pool(server.url, 16);
       pools.push(p);
       const base = server === trivial ? { config: { digest: '', size: 0 }, layer: { digest: '', size: 0 } } : await P.setupBase(p);
-      return { server, pool: p, sizes, dataFile: data, tmp, ...base };
+      return { server, pool: p, sizes, dataFile: data, tmp, bodies, ...base };
     };
     const envs = [await envOf(berth), await envOf(dist)];
     const extras = [await envOf(quiet), await envOf(trivial)];
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
     const phases: [string, (e: P.Env, round: number) => Promise<P.Figures>, P.Env[]][] = [
       ['push 1 KiB c=16', (e, r) => P.pushSmall(e, r), envs],
       ['push 1 MiB c=16', (e, r) => P.pushMiB(e, r), envs],
-      ['push large, chunked', async (e, r) => P.pushBig(e, r, await P.prepareBodies(e)), envs],
+      ['push large, chunked', (e, r) => P.pushBig(e, r), envs],
       ['pull', (e) => P.pull(e, pulls.get(e.server.name)!), envs],
       ['node-start storm', (e) => storm(e.server, images.get(e.server.name)!, sizes.stormClients), envs],
       ['manifest PUT c=16', (e, r) => P.manifestPut(e, r), envs],

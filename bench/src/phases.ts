@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Pool } from 'undici';
 import {
-  OCI_MANIFEST, bigBody, latency, manifestBytes, mount, pushBytes, pushChunked, pushStream, putManifest, runConcurrent, sha256,
-  type BigBody,
+  OCI_MANIFEST, bigBody, latency, manifestBytes, mount, pushBytes, pushStream, putManifest, runConcurrent, sha256,
 } from './load.js';
+import { PushBody, curlPushChunked, curlPushStream } from './curl-push.js';
 import type { Server } from './servers.js';
 import { abHead, wrk } from './wrk.js';
 
@@ -53,6 +53,8 @@ export interface Env {
   sizes: Sizes;
   dataFile: string;
   tmp: string;
+  /** The large pushes' bodies, as files (curl-push.ts); made only when that phase runs. */
+  bodies?: PushBodies;
   config: { digest: string; size: number };
   layer: { digest: string; size: number };
 }
@@ -85,37 +87,62 @@ export async function setupListings(e: Env, repos: number, offset = 0): Promise<
   });
 }
 
+/**
+ * `n` bodies made by `make` and their digests, before the clock starts: a pusher knows its layers'
+ * digests before it pushes them (they are in the manifest it pushes last).
+ */
+function bodies(n: number, make: () => Buffer): { bytes: Buffer; digest: string }[] {
+  return Array.from({ length: n }, () => {
+    const bytes = make();
+    return { bytes, digest: sha256(bytes) };
+  });
+}
+
 export async function pushSmall(e: Env, round: number): Promise<Figures> {
   const n = e.sizes.smallOps;
-  const s = await runConcurrent(n, 16, () => pushBytes(e.pool, `bench/small-${round}`, randomBytes(1024)));
+  const b = bodies(n, () => randomBytes(1024));
+  const s = await runConcurrent(n, 16, (i) => pushBytes(e.pool, `bench/small-${round}`, b[i]!.bytes, b[i]!.digest));
   return { push1k: n / s };
 }
 
 export async function pushMiB(e: Env, round: number): Promise<Figures> {
   const base = randomBytes(MiB);
   const n = e.sizes.mibOps;
-  const s = await runConcurrent(n, 16, async () => {
-    const b = Buffer.from(base);
-    randomBytes(32).copy(b);
-    await pushBytes(e.pool, `bench/mib-${round}`, b);
+  const b = bodies(n, () => {
+    const one = Buffer.from(base);
+    randomBytes(32).copy(one);
+    return one;
   });
+  const s = await runConcurrent(n, 16, (i) => pushBytes(e.pool, `bench/mib-${round}`, b[i]!.bytes, b[i]!.digest));
   return { push1m: n / s };
 }
 
-export async function pushBig(e: Env, round: number, bodies: { big: BigBody; huge?: BigBody; chunked: BigBody }): Promise<Figures> {
-  const f: Figures = {};
-  f.push256m = bodies.big.size / MiB / (await pushStream(e.pool, `bench/big-${round}`, bodies.big));
-  if (bodies.huge) f.push1g = bodies.huge.size / MiB / (await pushStream(e.pool, `bench/huge-${round}`, bodies.huge));
-  f.chunked256m = bodies.chunked.size / MiB / (await pushChunked(e.pool, `bench/chunked-${round}`, bodies.chunked, 8 * MiB));
-  return f;
+export interface PushBodies {
+  big: PushBody;
+  huge?: PushBody;
+  chunked: PushBody;
 }
 
-export async function prepareBodies(e: Env): Promise<{ big: BigBody; huge?: BigBody; chunked: BigBody }> {
+/** The large pushes' files: 256 MiB, 1 GiB and 256 MiB in 8 MiB PATCHes, copied from the run's data. */
+export async function makePushBodies(data: string, sizes: Sizes, dir: string): Promise<PushBodies> {
   return {
-    big: await bigBody(e.dataFile, e.sizes.bigSize),
-    huge: e.sizes.hugeSize ? await bigBody(e.dataFile, e.sizes.hugeSize) : undefined,
-    chunked: await bigBody(e.dataFile, e.sizes.bigSize),
+    big: await PushBody.make(data, sizes.bigSize, dir, 'push-big'),
+    huge: sizes.hugeSize ? await PushBody.make(data, sizes.hugeSize, dir, 'push-huge') : undefined,
+    chunked: await PushBody.make(data, sizes.bigSize, dir, 'push-chunked', 8 * MiB),
   };
+}
+
+/** Each large body with fresh bytes and digest, then pushed by curl. */
+export async function pushBig(e: Env, round: number): Promise<Figures> {
+  if (!e.bodies) throw new Error('push large: its bodies were not made');
+  const { big, huge, chunked } = e.bodies;
+  for (const b of [big, huge, chunked]) await b?.stamp();
+  const url = e.server.url;
+  const f: Figures = {};
+  f.push256m = big.size / MiB / (await curlPushStream(e.pool, url, `bench/big-${round}`, big));
+  if (huge) f.push1g = huge.size / MiB / (await curlPushStream(e.pool, url, `bench/huge-${round}`, huge));
+  f.chunked256m = chunked.size / MiB / (await curlPushChunked(e.pool, url, `bench/chunked-${round}`, chunked));
+  return f;
 }
 
 /** A blob to pull, pushed once per server. */
