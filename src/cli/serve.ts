@@ -110,6 +110,7 @@ export async function serve(config: BerthConfig): Promise<void> {
         ...(config.http.externalUrl ? { registryHost: new URL(config.http.externalUrl).host } : {}),
       })
     : undefined;
+  const logLines = process.stdout.isTTY ? undefined : new BatchedDestination();
   // log.audit: the audit trail in a file of its own (JSON lines, appended, synchronous writes)
   const auditLog = config.log.audit ? (pino({ base: { stream: 'audit' } }, pino.destination({ dest: config.log.audit, mkdir: true, sync: true })) as unknown as FastifyBaseLogger) : undefined;
   const app = await buildApp({
@@ -129,9 +130,9 @@ export async function serve(config: BerthConfig): Promise<void> {
     zeroCopy: config.http.zeroCopy ?? true,
     externalUrl: config.http.externalUrl,
     // readable lines when a person watches a terminal; JSON lines, written in batches, for log pipelines
-    ...(process.stdout.isTTY
-      ? { logger: { level: config.log.level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } }
-      : { loggerInstance: pino({ level: config.log.level }, new BatchedDestination()) as unknown as FastifyBaseLogger }),
+    ...(logLines
+      ? { loggerInstance: pino({ level: config.log.level }, logLines) as unknown as FastifyBaseLogger, accessLines: logLines }
+      : { logger: { level: config.log.level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } }),
   });
   mirror?.setLog(app.log);
   const stopTlsWatch = tls ? watchTls(app.server as import('node:https').Server, tls, app.log) : undefined;

@@ -10,7 +10,7 @@ import { API_VERSION, match, type V2Route } from './router.js';
 import { hotPath, putInFront } from './hot-path.js';
 import { Urls } from './urls.js';
 import { rememberPrincipal } from './audit.js';
-import { AccessLog } from './access-log.js';
+import { AccessLog, directAccessWriter } from './access-log.js';
 import { authorize, type AuthDeps } from './authorize.js';
 import type { TokenService } from '../auth/token-service.js';
 import { tokenRoutes } from './routes/token.js';
@@ -42,6 +42,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** A logger made by the caller (its own destination); takes the place of `logger`. */
   loggerInstance?: FastifyBaseLogger;
+  /** loggerInstance's destination when it writes pino's JSON lines: the hot path writes access lines there itself. */
+  accessLines?: { write(line: string): void };
   /** The pull-through mirror (issue 7); absent, names are never mapped and nothing is fetched. */
   mirror?: Pick<Mirror, 'names' | 'pull'>;
   /** Serve https with these (key, cert, and for mutual TLS ca + requestCert); absent, plain http. */
@@ -172,7 +174,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   // Features that decide per request before a route runs keep every request on Fastify's path.
   if ((deps.hotPath ?? true) && !deps.auth && !deps.mirror && !limits.rateLimit) {
-    putInFront(app, hotPath({ manifests: deps.registry.manifests, log: app.log, metrics: deps.metrics, nextId: nextRequestId }));
+    const writeAccess = deps.loggerInstance && deps.accessLines ? directAccessWriter(deps.loggerInstance, deps.accessLines) : undefined;
+    putInFront(app, hotPath({ manifests: deps.registry.manifests, log: app.log, metrics: deps.metrics, nextId: nextRequestId, ...(writeAccess ? { writeAccess } : {}) }));
   }
   return app;
 }

@@ -17,7 +17,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ManifestService } from '../registry/manifests.js';
 import type { Metrics } from './metrics.js';
 import { MANIFEST_PATH, manifestHeaders } from './routes/manifests.js';
-import { accessLine, logsAccess } from './access-log.js';
+import { accessLine, logsAccess, type AccessFigures } from './access-log.js';
 import { API_VERSION } from './router.js';
 
 export interface HotPathDeps {
@@ -26,6 +26,8 @@ export interface HotPathDeps {
   metrics?: Metrics;
   /** The request id generator Fastify uses too, so ids stay unique across both paths. */
   nextId: () => string;
+  /** Writes the access line `log` would write, without going through it (access-log.ts); absent, `log` writes it. */
+  writeAccess?: (f: AccessFigures, reqId: string) => void;
 }
 
 export interface HotPath {
@@ -36,7 +38,7 @@ export interface HotPath {
 }
 
 export function hotPath(deps: HotPathDeps): HotPath {
-  const { manifests, log, metrics, nextId } = deps;
+  const { manifests, log, metrics, nextId, writeAccess } = deps;
   let stopped = false;
   let info: boolean | undefined;
   return {
@@ -62,7 +64,8 @@ export function hotPath(deps: HotPathDeps): HotPath {
       info ??= logsAccess(log);
       if (info) {
         const figures = { method, url, status: 200, elapsedMs, route: 'manifest', repository: name, bytesIn, bytesOut: record.size };
-        log.info(accessLine(figures, nextId()), 'request');
+        if (writeAccess) writeAccess(figures, nextId());
+        else log.info(accessLine(figures, nextId()), 'request');
       }
       metrics?.observeRequest('manifest', method, 200, elapsedMs / 1000, bytesIn, method === 'HEAD' ? 0 : record.size);
       return true;

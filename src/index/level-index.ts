@@ -22,6 +22,18 @@ const TEXT = { valueEncoding: 'utf8' } as const;
 const FIRST_BATCH = 16;
 const NEXT_BATCH = 256;
 
+/**
+ * LevelDB keeps in memory, for every open table, its index block (one key per data block) and its
+ * Bloom filter, besides its block cache. Keys here are long (repository names and digests: 80-140
+ * bytes), so with LevelDB's 4 KiB blocks the index blocks alone took 80 KiB per 2 MiB table (1.8 MiB
+ * of the 4.7 MiB LevelDB held after 100,000 manifests) and grew with the store. 16 KiB blocks make
+ * them a quarter of that; a point read that misses the cache reads 16 KiB from the page cache
+ * instead of 4 (hot reads are answered above LevelDB). The block cache holds 1 MiB: lookups of this
+ * schema rarely return to a block soon. RSS after loading 100,000 manifests, 20 s idle, against the
+ * empty store: +9.9 to +11.0 MiB, was +13.2 to +13.9.
+ */
+const LEVEL_OPTIONS = { cacheSize: 1024 * 1024, blockSize: 16 * 1024, writeBufferSize: 1024 * 1024, maxOpenFiles: 256 };
+
 interface Batches<T> {
   nextv(size: number): Promise<T[]>;
   close(): Promise<void>;
@@ -53,7 +65,7 @@ export class LevelIndex implements MetadataIndex {
     private readonly sync: boolean,
   ) {
     unmapTables();
-    this.db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', cacheSize: 2 * 1024 * 1024, writeBufferSize: 1024 * 1024, maxOpenFiles: 256 });
+    this.db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', ...LEVEL_OPTIONS });
     this.durable = new GroupCommit({ write: (ops) => this.db.batch(ops, { sync: this.sync }) });
   }
 

@@ -49,7 +49,7 @@ function unavailable(err: unknown, unknownCode: 'MANIFEST_UNKNOWN' | 'BLOB_UNKNO
 
 export class PullThrough {
   private readonly manifestFlights = new SingleFlight<CachedManifest>();
-  private readonly blobFlights = new SingleFlight<Filling>();
+  private readonly blobFlights = new SingleFlight<Filling | undefined>();
   private readonly fills = new Map<string, Filling>();
   /** (local repository \0 tag) -> when the upstream last confirmed its digest. */
   private readonly validated = new Map<string, number>();
@@ -216,12 +216,16 @@ export class PullThrough {
       try {
         // A fetch may have started while adoptStored() looked, and its single-flight run may be
         // over already (it ends once the fill is under way): join that fill rather than fetch again.
-        f = await this.blobFlights.run(d.value, async () => this.fills.get(d.value) ?? this.startFill(upstream, remote!, d));
+        // It may even have ended, the blob stored: then there is nothing to fetch.
+        f = await this.blobFlights.run(d.value, async () => this.fills.get(d.value) ?? ((await this.store.stat(d)) ? undefined : this.startFill(upstream, remote!, d)));
+        if (!f && (await this.adoptStored(local, d, remote, upstream))) return undefined;
+        f ??= await this.blobFlights.run(d.value, async () => this.fills.get(d.value) ?? this.startFill(upstream, remote!, d));
       } catch (err) {
         this.counters.upstreamErrors++;
         throw unavailable(err, 'BLOB_UNKNOWN', `blob ${d.value}`);
       }
     }
+    if (!f) return undefined; // joined a run that found the blob stored
     this.linkWhenDone(local, d, f).catch(() => undefined); // logged where it is made
     return f;
   }

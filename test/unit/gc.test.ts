@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 const probe = new URL('../helpers/heap-probe.mjs', import.meta.url).pathname;
 
 function run(mode: 'chunks' | 'fragmented'): Record<string, number> {
-  const out = execFileSync(process.execPath, ['--expose-gc', '--max-semi-space-size=4', '--heap-growing-percent=15', probe, mode], {
+  const out = execFileSync(process.execPath, ['--expose-gc', '--max-semi-space-size=2', '--heap-growing-percent=15', probe, mode], {
     cwd: new URL('../..', import.meta.url).pathname,
   });
   return JSON.parse(out.toString()) as Record<string, number>;
