@@ -17,7 +17,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Pool } from 'undici';
-import { openSession, withDigest } from './load.js';
+import { locationPath, openSession, withDigest } from './load.js';
 
 const run = promisify(execFile);
 
@@ -86,16 +86,12 @@ async function curlUpload(method: string, url: string, file: string, headers: st
   return { status: Number(lines.at(-1)), location };
 }
 
-function pathOf(server: string, loc: string): string {
-  return loc.startsWith('http') ? loc : `${server}${loc}`;
-}
-
 /** POST, then one PUT ?digest= with the whole body from its file: returns seconds. */
 export async function curlPushStream(p: Pool, server: string, repo: string, b: PushBody): Promise<number> {
   if (b.parts.length !== 1) throw new Error('a single-stream push sends one file');
   const t = process.hrtime.bigint();
   const loc = await openSession(p, repo);
-  const res = await curlUpload('PUT', pathOf(server, withDigest(loc, b.digest)), b.parts[0]!.path, []);
+  const res = await curlUpload('PUT', `${server}${withDigest(loc, b.digest)}`, b.parts[0]!.path, []);
   if (res.status !== 201) throw new Error(`PUT stream: HTTP ${res.status}`);
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
@@ -106,9 +102,9 @@ export async function curlPushChunked(p: Pool, server: string, repo: string, b: 
   let loc = await openSession(p, repo);
   let off = 0;
   for (const part of b.parts) {
-    const res = await curlUpload('PATCH', pathOf(server, loc), part.path, [`Content-Range: ${off}-${off + part.size - 1}`]);
+    const res = await curlUpload('PATCH', `${server}${loc}`, part.path, [`Content-Range: ${off}-${off + part.size - 1}`]);
     if (res.status !== 202 || !res.location) throw new Error(`PATCH: HTTP ${res.status}`);
-    loc = res.location.startsWith('http') ? new URL(res.location).pathname + new URL(res.location).search : res.location;
+    loc = locationPath(res.location);
     off += part.size;
   }
   const res = await p.request({ method: 'PUT', path: withDigest(loc, b.digest) });

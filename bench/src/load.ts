@@ -31,8 +31,14 @@ async function expectStatus(res: { statusCode: number; body: { text(): Promise<s
 export async function openSession(p: Pool, repo: string): Promise<string> {
   const res = await p.request({ method: 'POST', path: `/v2/${repo}/blobs/uploads/` });
   await expectStatus(res, 202, 'POST upload');
-  const loc = String(res.headers.location);
-  return loc.startsWith('http') ? new URL(loc).pathname + new URL(loc).search : loc;
+  return locationPath(String(res.headers.location));
+}
+
+/** A Location header as a path with its query (servers may answer with an absolute URL). */
+export function locationPath(loc: string): string {
+  if (!loc.startsWith('http')) return loc;
+  const u = new URL(loc);
+  return u.pathname + u.search;
 }
 
 export function withDigest(loc: string, digest: string): string {
