@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // PostgreSQL (and the object store) start once per run: test/global/engines.ts
+    globalSetup: ['./test/global/engines.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -1,9 +1,11 @@
-/** The composition root: opens the store and the index under a root and wires the registry. */
+/** The composition root: opens the store and the index the configuration names and wires the registry. */
 import { mkdir } from 'node:fs/promises';
 import { StorePaths } from './storage/paths.js';
 import { FsBlobStore } from './storage/fs-blobstore.js';
 import { FsUploadStore } from './storage/fs-uploads.js';
-import { LevelIndex } from './index/level-index.js';
+import { openIndex } from './index/open-index.js';
+import type { MetadataIndex } from './index/metadata.js';
+import type { MetadataConfig } from './config/config.js';
 import { DEFAULT_REGISTRY_OPTIONS, Registry, type RegistryOptions } from './registry/registry.js';
 
 export interface OpenOptions {
@@ -13,12 +15,14 @@ export interface OpenOptions {
   registry?: Partial<RegistryOptions>;
   /** Only the serving process cleans temp files of an earlier run. */
   serving?: boolean;
+  /** metadata.driver and its settings (LevelDB under the root when absent). */
+  metadata?: MetadataConfig;
 }
 
 export interface OpenRegistry {
   registry: Registry;
   blobs: FsBlobStore;
-  index: LevelIndex;
+  index: MetadataIndex;
   close(): Promise<void>;
 }
 
@@ -28,8 +32,7 @@ export async function openRegistry(opts: OpenOptions): Promise<OpenRegistry> {
   await mkdir(opts.root, { recursive: true });
   const blobs = new FsBlobStore(paths, { fsync });
   await blobs.init({ cleanTemp: opts.serving ?? true });
-  const index = new LevelIndex(paths.indexDir, fsync);
-  await index.open();
+  const index = await openIndex(paths.indexDir, fsync, opts.metadata);
   const registry = new Registry({
     blobs,
     uploads: new FsUploadStore(blobs),

@@ -48,7 +48,8 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['classic-level', 'pino', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', '*.node'],
+  // pg-native: pg's optional libpq binding, required only by pg.native (berth uses the pure-JS client)
+  external: ['classic-level', 'pino', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', '*.node', 'pg-native'],
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',

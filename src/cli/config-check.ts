@@ -1,13 +1,15 @@
 /**
  * `berth config check FILE`: reads the file (and BERTH_* overrides) as `berth serve` would and checks
- * what start-up checks, without opening the data root or any connection. Exit 0 and "ok", or the
- * error naming the key and its place (exit 2).
+ * what start-up checks, without opening the data root. A configured PostgreSQL is connected to (and
+ * nothing written). Exit 0 and "ok", or the error naming the key and its place (exit 2), or the
+ * server and the cause.
  */
 import { access } from 'node:fs/promises';
 import { ConfigError, loadConfig, parseListen } from '../config/config.js';
 import { validateMirror } from '../mirror/mirror.js';
 import { limitsFrom } from './serve.js';
 import { readTls } from './tls.js';
+import { postgresOptions } from '../index/open-index.js';
 
 export async function configCheck(file: string): Promise<void> {
   const config = await loadConfig(file);
@@ -20,5 +22,10 @@ export async function configCheck(file: string): Promise<void> {
   if (config.mirror) validateMirror(config.mirror);
   limitsFrom(config);
   if (config.http.tls) readTls(config.http.tls); // the files load and the key matches the certificate
+  if (config.metadata.driver === 'postgres') {
+    const pg = postgresOptions(config.metadata);
+    const version = await (await import('../index/pg-index.js')).PgIndex.probe(pg);
+    process.stdout.write(`metadata: PostgreSQL ${version} answers\n`);
+  }
   process.stdout.write(`${file}: ok\n`);
 }

@@ -13,7 +13,7 @@
  *   long work compacts the old generation every 10 s when it is fragmented (src/cli/memory.ts).
  */
 import { Command } from 'commander';
-import { ConfigError, loadConfig, type BerthConfig } from '../config/config.js';
+import { ConfigError, EngineError, loadConfig, type BerthConfig } from '../config/config.js';
 import type { ImportOptions } from '../bundles/importer.js';
 
 // Each subcommand imports its own modules when it runs: `berth serve` never loads the HTTP client,
@@ -122,6 +122,10 @@ program.parseAsync().catch((err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`berth: config: ${err.message}\n`);
     process.exit(2);
+  }
+  if (err instanceof EngineError) {
+    process.stderr.write(`berth: ${err.message}\n`);
+    process.exit(1);
   }
   process.stderr.write(`berth: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);

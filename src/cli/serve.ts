@@ -73,6 +73,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   const opened = await openRegistry({
     root: config.storage.root,
     fsync: config.storage.fsync,
+    metadata: config.metadata,
     registry: {
       deleteEnabled: config.storage.delete.enabled,
       retention: retentionRules(config.storage.retention?.policies ?? [], 'storage.retention.policies', durationMs),

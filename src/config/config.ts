@@ -47,6 +47,8 @@ export interface BerthConfig {
     /** Bytes per repository pattern: [{repositories: "team-a/**", maxBytes: 10737418240}]. */
     quotas?: { repositories: string; maxBytes: number }[];
   };
+  /** Where the metadata index lives: LevelDB under storage.root (default), or a PostgreSQL database. */
+  metadata: MetadataConfig;
   /** Pull-through mirror of upstream registries; wholly off when absent. */
   mirror?: MirrorConfig;
   /** Prometheus metrics at /metrics (on by default). */
@@ -55,6 +57,20 @@ export interface BerthConfig {
   ui: { enabled: boolean; sessionTTL: string | number };
   /** audit: a file the audit trail is appended to, instead of the access log's stream. */
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; audit?: string };
+}
+
+export interface MetadataConfig {
+  driver: 'leveldb' | 'postgres';
+  postgres?: {
+    /** libpq-style: postgres://user:password@host:5432/db?sslmode=verify-full&sslrootcert=/etc/berth/pg-ca.pem */
+    url?: string;
+    /** The schema berth's tables live in (default berth): several registries may share a database. */
+    schema?: string;
+    poolSize?: number;
+    /** Connecting (default 5s), then each statement (default 15s): past them a request answers 503. */
+    connectTimeout?: string | number;
+    queryTimeout?: string | number;
+  };
 }
 
 export interface MirrorConfig {
@@ -80,6 +96,7 @@ export interface MirrorConfig {
 export const DEFAULT_CONFIG: BerthConfig = {
   http: { listen: '0.0.0.0:5000' },
   storage: { root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' }, scrub: { enabled: false, interval: '168h' } },
+  metadata: { driver: 'leveldb' },
   metrics: { enabled: true },
   ui: { enabled: true, sessionTTL: '8h' },
   log: { level: 'info' },
@@ -132,12 +149,19 @@ const SHAPE: Shape = {
       images: { $list: { repository: 'string', tags: 'strings' }, $required: ['repository'] },
     },
   },
+  metadata: {
+    driver: ['leveldb', 'postgres'],
+    postgres: { url: 'string', schema: 'string', poolSize: 'number', connectTimeout: 'duration', queryTimeout: 'duration' },
+  },
   metrics: { enabled: 'boolean' },
   ui: { enabled: 'boolean', sessionTTL: 'duration' },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], audit: 'string' },
 };
 
 export class ConfigError extends Error {}
+
+/** A configured engine (a database, an object store) that cannot be reached or refuses berth, at start. */
+export class EngineError extends Error {}
 
 function isList(s: unknown): s is ListShape {
   return typeof s === 'object' && s !== null && '$list' in s;

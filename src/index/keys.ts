@@ -50,7 +50,12 @@ export const keys = {
  * so `v1` and `V1` stay distinct (and sort in byte order between themselves).
  */
 export function tagSortKey(tag: string): string {
-  return `${tag.toLowerCase()}${SEP}${tag}`;
+  return `${tagOrder(tag)}${SEP}${tag}`;
+}
+
+/** What tags sort by first (then by the tag itself): the PostgreSQL index's sort_key column too. */
+export function tagOrder(tag: string): string {
+  return tag.toLowerCase();
 }
 
 export function tagFromSortKey(part: string): string {

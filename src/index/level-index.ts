@@ -4,7 +4,7 @@ import type { Descriptor } from '../oci/manifest.js';
 import { END, firstPart, keys, lastPart, suffix, tagFromSortKey, tagSortKey, twoParts } from './keys.js';
 import { GroupCommit } from './group-commit.js';
 import { unmapTables } from './level-tables.js';
-import type { ManifestRecord, MetadataIndex, Page, UploadRecord } from './metadata.js';
+import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, UploadRecord } from './metadata.js';
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
@@ -197,6 +197,14 @@ export class LevelIndex implements MetadataIndex {
 
   manifestBytes(digest: string): Promise<Buffer | undefined> {
     return this.db.get(keys.manifestBytes(digest));
+  }
+
+  async resolveManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<ResolvedManifest | undefined> {
+    const digest = 'tag' in ref ? await this.tag(repo, ref.tag) : ref.digest;
+    if (digest === undefined) return undefined;
+    const record = await this.manifest(repo, digest);
+    const bytes = record && (await this.manifestBytes(digest));
+    return { digest, ...(record ? { record } : {}), ...(bytes ? { bytes } : {}) };
   }
 
   async putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string): Promise<void> {

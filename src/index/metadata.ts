@@ -1,7 +1,7 @@
 /**
- * The metadata index's narrow interfaces. One implementation today (LevelDB, level-index.ts); each
- * must pass test/shared/index-suite.ts. Callers serialise writes to one repository (see
- * registry/locks.ts); every multi-key change is one atomic batch.
+ * The metadata index's narrow interfaces. Implementations: LevelDB (level-index.ts, the default)
+ * and PostgreSQL (pg-index.ts); each must pass test/shared/index.suite.ts. Callers serialise writes
+ * to one repository (see registry/locks.ts); every multi-key change is one atomic write.
  */
 import type { Descriptor } from '../oci/manifest.js';
 
@@ -64,8 +64,20 @@ export interface BlobLinkIndex {
   reposWithBlob(digest: string, limit: number): Promise<string[]>;
 }
 
+/** What a tag or digest names: the digest, and the record and bytes when they are there. */
+export interface ResolvedManifest {
+  digest: string;
+  record?: ManifestRecord;
+  bytes?: Buffer;
+}
+
 export interface ManifestIndex {
   manifest(repo: string, digest: string): Promise<ManifestRecord | undefined>;
+  /**
+   * The manifest a tag or digest names, with its bytes: what a pull that misses the manifest cache
+   * reads (one round trip on a networked engine). undefined when a tag names nothing.
+   */
+  resolveManifest(repo: string, ref: { tag: string } | { digest: string }): Promise<ResolvedManifest | undefined>;
   /**
    * The bytes of a manifest, by digest. Manifests (at most a few MiB) live in the index rather than
    * the blob store: one synced write then commits their bytes, record, tag and referrer together.

@@ -80,20 +80,19 @@ export class ManifestService {
     const r = parseReference(ref);
     if (!r) throw await this.unknown(repo, ref); // an invalid tag can name nothing
     const seen = this.cache.version();
-    let digest: string | undefined;
-    if (r.kind === 'digest') digest = r.digest.value;
-    else {
-      digest = this.cache.tag(repo, r.tag);
-      if (digest === undefined) {
-        digest = await this.index.tag(repo, r.tag);
-        if (digest !== undefined) this.cache.fillTag(repo, r.tag, digest, seen);
-      }
-    }
-    if (digest === undefined) throw await this.unknown(repo, ref);
-    const hit = this.cache.manifest(repo, digest);
+    const known = r.kind === 'digest' ? r.digest.value : this.cache.tag(repo, r.tag);
+    const hit = known === undefined ? undefined : this.cache.manifest(repo, known);
     if (hit) return hit;
-    const record = await this.index.manifest(repo, digest);
-    const bytes = record && (await this.index.manifestBytes(digest));
+    // one index read for the tag, the record and the bytes (one round trip on PostgreSQL); only a
+    // tag is ever unknown here, and a valid tag reference is the tag itself
+    const found = await this.index.resolveManifest(repo, known === undefined ? { tag: ref } : { digest: known });
+    if (!found) throw await this.unknown(repo, ref);
+    if (known === undefined) {
+      this.cache.fillTag(repo, ref, found.digest, seen);
+      const filled = this.cache.manifest(repo, found.digest);
+      if (filled) return filled;
+    }
+    const { record, bytes } = found;
     if (!record) throw await this.unknown(repo, ref);
     if (!bytes) throw new RegistryError('MANIFEST_UNKNOWN', `manifest content missing: ${record.digest}`);
     const entry = { record, bytes };

@@ -1,6 +1,7 @@
 /**
- * Test harness: the real filesystem store and the real LevelDB index in a fresh temp root, the real
- * Fastify app, reached through app.inject() or a real socket on 127.0.0.1.
+ * Test harness: the real filesystem store and the real LevelDB index in a fresh temp root (or with
+ * `engine: 'postgres'` a fresh database on the run's real PostgreSQL), the real Fastify app, reached
+ * through app.inject() or a real socket on 127.0.0.1.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { openRegistry, type OpenRegistry } from '../../src/open.js';
 import type { RegistryOptions } from '../../src/registry/registry.js';
 import type { AuthDeps } from '../../src/http/authorize.js';
 import type { TokenService } from '../../src/auth/token-service.js';
+import { pgDatabase } from './postgres.js';
 
 export interface Resp {
   status: number;
@@ -23,6 +25,9 @@ export interface ReqOpts {
   headers?: Record<string, string>;
   body?: Buffer | string;
 }
+
+/** Which engines a test registry runs on: the defaults, or its metadata in PostgreSQL. */
+export type Engine = 'default' | 'postgres';
 
 export type Requester = (method: string, path: string, opts?: ReqOpts) => Promise<Resp>;
 
@@ -41,10 +46,11 @@ function resp(status: number, headers: Record<string, string>, body: Buffer): Re
 }
 
 export async function startRegistry(
-  opts: { listen?: boolean; registry?: Partial<RegistryOptions>; fsync?: boolean; auth?: AuthDeps; tokens?: TokenService; zeroCopy?: boolean; hotPath?: boolean } = {},
+  opts: { listen?: boolean; registry?: Partial<RegistryOptions>; fsync?: boolean; auth?: AuthDeps; tokens?: TokenService; zeroCopy?: boolean; hotPath?: boolean; engine?: Engine } = {},
 ): Promise<TestRegistry> {
   const root = await mkdtemp(join(tmpdir(), 'berth-test-'));
-  const opened = await openRegistry({ root, fsync: opts.fsync ?? true, registry: opts.registry });
+  const metadata = opts.engine === 'postgres' ? { driver: 'postgres' as const, postgres: { url: await pgDatabase('registry') } } : undefined;
+  const opened = await openRegistry({ root, fsync: opts.fsync ?? true, registry: opts.registry, ...(metadata ? { metadata } : {}) });
   const app = await buildApp({ registry: opened.registry, auth: opts.auth, tokens: opts.tokens, ...(opts.zeroCopy !== undefined ? { zeroCopy: opts.zeroCopy } : {}), ...(opts.hotPath !== undefined ? { hotPath: opts.hotPath } : {}) });
   let url: string | undefined;
   let request: Requester;

@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { startRegistry, type Engine, type TestRegistry } from '../helpers/registry.js';
 import { blob, errorCode, pushBlob, sha256, sha512 } from '../helpers/oci.js';
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -14,11 +14,11 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-export function blobEndpointSuite(mode: 'inject' | 'socket') {
-  describe(`blobs and uploads (${mode})`, () => {
+export function blobEndpointSuite(mode: 'inject' | 'socket', engine: Engine = 'default') {
+  describe(`blobs and uploads (${mode}, ${engine} engines)`, () => {
     let reg: TestRegistry;
     beforeAll(async () => {
-      reg = await startRegistry({ listen: mode === 'socket' });
+      reg = await startRegistry({ listen: mode === 'socket', engine });
     });
     afterAll(() => reg.close());
     const req = (...a: Parameters<TestRegistry['request']>) => reg.request(...a);

@@ -135,6 +135,34 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
       await ix.close();
     });
 
+    it('resolves a tag or a digest to the manifest and its bytes', async () => {
+      const ix = await make();
+      await ix.putManifest('r', rec(1), B, undefined, 'v1');
+      expect(await ix.resolveManifest('r', { tag: 'v1' })).toEqual({ digest: dig(1), record: rec(1), bytes: B });
+      expect(await ix.resolveManifest('r', { digest: dig(1) })).toEqual({ digest: dig(1), record: rec(1), bytes: B });
+      expect(await ix.resolveManifest('r', { tag: 'V1' })).toBeUndefined();
+      expect(await ix.resolveManifest('other', { tag: 'v1' })).toBeUndefined();
+      expect(await ix.resolveManifest('r', { digest: dig(2) })).toEqual({ digest: dig(2) });
+      await ix.deleteManifest('r', dig(1));
+      expect(await ix.resolveManifest('r', { tag: 'v1' })).toBeUndefined();
+      expect(await ix.resolveManifest('r', { digest: dig(1) })).toEqual({ digest: dig(1) });
+      await ix.close();
+    });
+
+    it('ends a walk its reader leaves early, however often', async () => {
+      const ix = await make();
+      for (let n = 1; n <= 3; n++) await ix.linkBlob('r', dig(n), n);
+      await ix.putManifest('r', rec(4), B, undefined, 'v');
+      for (let i = 0; i < 12; i++) {
+        for await (const h of ix.blobHolders()) if (h) break;
+        for await (const l of ix.allBlobLinks()) if (l) break;
+        for await (const m of ix.eachManifestBytes()) if (m) break;
+      }
+      expect(await ix.listBlobLinks('r')).toHaveLength(3);
+      expect(await ix.tag('r', 'v')).toBe(dig(4));
+      await ix.close();
+    });
+
     it('stores upload sessions', async () => {
       const ix = await make();
       await ix.putUpload({ id: 'u', repo: 'r', offset: 5, startedAt: 1 });

@@ -3,7 +3,7 @@
  * end-12, _catalog), run once through app.inject() and once through a real socket.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { startRegistry, type Engine, type TestRegistry } from '../helpers/registry.js';
 import {
   DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST,
   blob, desc, errorCode, imageManifest, indexOf, manifestOf, pushBlob, pushImage, pushManifest, sha256,
@@ -12,11 +12,11 @@ import {
 type TagList = { name: string; tags: string[] };
 type Index = { schemaVersion: number; mediaType: string; manifests: { digest: string; artifactType?: string; annotations?: Record<string, string> }[] };
 
-export function manifestEndpointSuite(mode: 'inject' | 'socket') {
-  describe(`manifests, tags, catalog and referrers (${mode})`, () => {
+export function manifestEndpointSuite(mode: 'inject' | 'socket', engine: Engine = 'default') {
+  describe(`manifests, tags, catalog and referrers (${mode}, ${engine} engines)`, () => {
     let reg: TestRegistry;
     beforeAll(async () => {
-      reg = await startRegistry({ listen: mode === 'socket' });
+      reg = await startRegistry({ listen: mode === 'socket', engine });
     });
     afterAll(() => reg.close());
     const req = (...a: Parameters<TestRegistry['request']>) => reg.request(...a);

@@ -1,0 +1,81 @@
+/**
+ * The one owner of the PostgreSQL table layout (the counterpart of keys.ts for LevelDB), applied by
+ * versioned migrations at start. Every name, tag and digest column is COLLATE "C": byte order, the
+ * order LevelDB keeps, so `_catalog` and a repository's links page in the same order on either
+ * engine, and each page is a keyset scan of a primary key or index (the same cost at any size).
+ *
+ *   repositories (name)                        the catalog
+ *   blob_links   (repo, digest)                blobs a repository may read; by (digest, repo) the reverse
+ *   manifest_bytes (digest)                    every manifest's bytes, by content digest
+ *   manifests    (repo, digest)                manifests of a repository; by digest to find unused bytes
+ *   tags         (repo, tag)                   -> digest; by (repo, sort_key, tag) the spec's order
+ *                                                 (sort_key: the lowercased tag, see keys.ts tagSortKey)
+ *   referrers    (repo, subject, digest)       -> the descriptor the referrers API lists
+ *   pulls        (repo, digest)                last pull, written in batches
+ *   uploads      (id)                          blob-upload sessions
+ *
+ * A migration is appended, never edited: a database records the versions it has applied.
+ */
+import type { PoolClient } from 'pg';
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE repositories (name text COLLATE "C" PRIMARY KEY, created_at bigint NOT NULL);
+   CREATE TABLE blob_links (
+     repo text COLLATE "C" NOT NULL, digest text COLLATE "C" NOT NULL,
+     size bigint NOT NULL, linked_at bigint NOT NULL, PRIMARY KEY (repo, digest));
+   CREATE INDEX blob_links_by_digest ON blob_links (digest, repo);
+   CREATE TABLE manifest_bytes (digest text COLLATE "C" PRIMARY KEY, bytes bytea NOT NULL);
+   CREATE TABLE manifests (
+     repo text COLLATE "C" NOT NULL, digest text COLLATE "C" NOT NULL,
+     subject text COLLATE "C", record text NOT NULL, PRIMARY KEY (repo, digest));
+   CREATE INDEX manifests_by_digest ON manifests (digest);
+   CREATE TABLE tags (
+     repo text COLLATE "C" NOT NULL, tag text COLLATE "C" NOT NULL, sort_key text COLLATE "C" NOT NULL,
+     digest text COLLATE "C" NOT NULL, PRIMARY KEY (repo, tag));
+   CREATE UNIQUE INDEX tags_in_order ON tags (repo, sort_key, tag);
+   CREATE INDEX tags_by_digest ON tags (repo, digest);
+   CREATE TABLE referrers (
+     repo text COLLATE "C" NOT NULL, subject text COLLATE "C" NOT NULL, digest text COLLATE "C" NOT NULL,
+     descriptor text NOT NULL, PRIMARY KEY (repo, subject, digest));
+   CREATE TABLE pulls (repo text COLLATE "C" NOT NULL, digest text COLLATE "C" NOT NULL, at bigint NOT NULL, PRIMARY KEY (repo, digest));
+   CREATE TABLE uploads (id text COLLATE "C" PRIMARY KEY, record text NOT NULL);`,
+];
+
+/** The schema version this build writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** An arbitrary constant: the advisory lock two berths starting at once take before migrating. */
+const MIGRATION_LOCK = 0x62657274; // "bert"
+
+/**
+ * Creates `schema` when missing and brings it to SCHEMA_VERSION, in one transaction under an
+ * advisory lock: a second berth starting against the same empty database waits, then finds the
+ * work done. A database newer than this build is refused rather than written with an older layout.
+ */
+export async function migrate(client: PoolClient, schema: string): Promise<{ from: number; to: number }> {
+  const s = quoteIdent(schema);
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.berth_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${s}.berth_migrations`);
+    const from = rows[0]?.v ?? 0;
+    if (from > SCHEMA_VERSION) throw new Error(`the database schema "${schema}" is at version ${from}, newer than this berth's ${SCHEMA_VERSION}: upgrade berth`);
+    await client.query(`SET LOCAL search_path TO ${s}`);
+    for (let v = from + 1; v <= SCHEMA_VERSION; v++) {
+      await client.query(MIGRATIONS[v - 1]!);
+      await client.query(`INSERT INTO berth_migrations (version) VALUES ($1)`, [v]);
+    }
+    await client.query('COMMIT');
+    return { from, to: SCHEMA_VERSION };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A quoted SQL identifier (a schema name comes from config). */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
