@@ -1,11 +1,11 @@
 /** The composition root: opens the store and the index the configuration names and wires the registry. */
 import { mkdir } from 'node:fs/promises';
 import { StorePaths } from './storage/paths.js';
-import { FsBlobStore } from './storage/fs-blobstore.js';
-import { FsUploadStore } from './storage/fs-uploads.js';
+import { openStores } from './storage/open-store.js';
+import type { BlobStore } from './storage/blobstore.js';
 import { openIndex } from './index/open-index.js';
 import type { MetadataIndex } from './index/metadata.js';
-import type { MetadataConfig } from './config/config.js';
+import type { BerthConfig, MetadataConfig } from './config/config.js';
 import { DEFAULT_REGISTRY_OPTIONS, Registry, type RegistryOptions } from './registry/registry.js';
 
 export interface OpenOptions {
@@ -15,13 +15,15 @@ export interface OpenOptions {
   registry?: Partial<RegistryOptions>;
   /** Only the serving process cleans temp files of an earlier run. */
   serving?: boolean;
+  /** storage.driver and its settings (files under the root when absent). */
+  storage?: Pick<BerthConfig['storage'], 'driver' | 's3'>;
   /** metadata.driver and its settings (LevelDB under the root when absent). */
   metadata?: MetadataConfig;
 }
 
 export interface OpenRegistry {
   registry: Registry;
-  blobs: FsBlobStore;
+  blobs: BlobStore;
   index: MetadataIndex;
   close(): Promise<void>;
 }
@@ -30,14 +32,19 @@ export async function openRegistry(opts: OpenOptions): Promise<OpenRegistry> {
   const fsync = opts.fsync ?? true;
   const paths = new StorePaths(opts.root);
   await mkdir(opts.root, { recursive: true });
-  const blobs = new FsBlobStore(paths, { fsync });
-  await blobs.init({ cleanTemp: opts.serving ?? true });
-  const index = await openIndex(paths.indexDir, fsync, opts.metadata);
-  const registry = new Registry({
-    blobs,
-    uploads: new FsUploadStore(blobs),
-    index,
-    options: { ...DEFAULT_REGISTRY_OPTIONS, ...opts.registry },
+  const stores = await openStores(paths, fsync, opts.storage, opts.serving ?? true);
+  const index = await openIndex(paths.indexDir, fsync, opts.metadata).catch((err: unknown) => {
+    stores.close();
+    throw err;
   });
-  return { registry, blobs, index, close: () => index.close() };
+  const registry = new Registry({ blobs: stores.blobs, uploads: stores.uploads, index, options: { ...DEFAULT_REGISTRY_OPTIONS, ...opts.registry } });
+  return {
+    registry,
+    blobs: stores.blobs,
+    index,
+    close: async () => {
+      await index.close();
+      stores.close();
+    },
+  };
 }

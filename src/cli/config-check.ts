@@ -1,7 +1,7 @@
 /**
  * `berth config check FILE`: reads the file (and BERTH_* overrides) as `berth serve` would and checks
- * what start-up checks, without opening the data root. A configured PostgreSQL is connected to (and
- * nothing written). Exit 0 and "ok", or the error naming the key and its place (exit 2), or the
+ * what start-up checks, without opening the data root. A configured S3 bucket and PostgreSQL are
+ * connected to (and nothing written). Exit 0 and "ok", or the error naming the key and its place (exit 2), or the
  * server and the cause.
  */
 import { access } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { validateMirror } from '../mirror/mirror.js';
 import { limitsFrom } from './serve.js';
 import { readTls } from './tls.js';
 import { postgresOptions } from '../index/open-index.js';
+import { probeBucket } from '../storage/open-store.js';
 
 export async function configCheck(file: string): Promise<void> {
   const config = await loadConfig(file);
@@ -22,6 +23,7 @@ export async function configCheck(file: string): Promise<void> {
   if (config.mirror) validateMirror(config.mirror);
   limitsFrom(config);
   if (config.http.tls) readTls(config.http.tls); // the files load and the key matches the certificate
+  if (config.storage.driver === 's3') process.stdout.write(`storage: S3 at ${await probeBucket(config.storage.s3)} answers\n`);
   if (config.metadata.driver === 'postgres') {
     const pg = postgresOptions(config.metadata);
     const version = await (await import('../index/pg-index.js')).PgIndex.probe(pg);

@@ -5,7 +5,6 @@ import { ConfigError, durationMs, parseListen, type BerthConfig } from '../confi
 import { retentionRules } from '../registry/retention.js';
 import type { AuthDeps } from '../http/authorize.js';
 import { StorePaths } from '../storage/paths.js';
-import { writeFile, unlink } from 'node:fs/promises';
 import { BasicGate, BearerGate } from '../auth/authenticator.js';
 import type { TokenService } from '../auth/token-service.js';
 import { DEFAULT_LIMITS, LoginLimiter } from '../auth/limiter.js';
@@ -73,6 +72,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   const opened = await openRegistry({
     root: config.storage.root,
     fsync: config.storage.fsync,
+    storage: config.storage,
     metadata: config.metadata,
     registry: {
       deleteEnabled: config.storage.delete.enabled,
@@ -83,11 +83,9 @@ export async function serve(config: BerthConfig): Promise<void> {
   const tls = config.http.tls;
   const health = {
     shuttingDown: false,
-    // storage writable (a temp file written and removed) and the index readable
+    // the blob store writable (a probe written and removed) and the index readable
     async check() {
-      const probe = new StorePaths(config.storage.root).readinessProbe();
-      await writeFile(probe, 'ok');
-      await unlink(probe);
+      await opened.blobs.check();
       await opened.index.repositoryExists('readyz-probe');
     },
   };

@@ -6,7 +6,7 @@ import { Agent, type Dispatcher } from 'undici';
 /** The opened root, or undefined when a running berth holds it. */
 export async function openStopped(config: BerthConfig): Promise<OpenRegistry | undefined> {
   try {
-    return await openRegistry({ root: config.storage.root, fsync: config.storage.fsync, metadata: config.metadata, serving: false });
+    return await openRegistry({ root: config.storage.root, fsync: config.storage.fsync, storage: config.storage, metadata: config.metadata, serving: false });
   } catch (err) {
     if (/lock/i.test(String((err as { cause?: unknown }).cause ?? err))) return undefined;
     throw err;

@@ -31,6 +31,9 @@ export interface BerthConfig {
   };
   accessControl?: AccessControlConfig;
   storage: {
+    /** Where blobs and upload sessions live: files under root (default), or an S3 bucket. */
+    driver: 'filesystem' | 's3';
+    s3?: S3Config;
     root: string;
     fsync: boolean;
     delete: { enabled: boolean };
@@ -57,6 +60,28 @@ export interface BerthConfig {
   ui: { enabled: boolean; sessionTTL: string | number };
   /** audit: a file the audit trail is appended to, instead of the access log's stream. */
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; audit?: string };
+}
+
+export interface S3Config {
+  /** An S3-compatible store's URL (Ceph RGW, MinIO, ...); absent: AWS's endpoint for the region. */
+  endpoint?: string;
+  region?: string;
+  bucket?: string;
+  /** Every key under this prefix ('registry-a/'): one bucket can hold several registries. */
+  prefix?: string;
+  /** bucket in the path, not the host name (most S3-compatible stores want it; default true with an endpoint). */
+  forcePathStyle?: boolean;
+  /** Static credentials; absent: the AWS SDK's chain (AWS_* environment, shared files, instance roles). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** A file holding the secret key (a mounted Secret), instead of secretAccessKey. */
+  secretAccessKeyFile?: string;
+  /** PEM of the CA that signed the store's certificate; insecure: do not verify it. */
+  ca?: string;
+  insecure?: boolean;
+  /** Connecting (default 5s), then each request's silence (default 30s): past them a request answers 503. */
+  connectTimeout?: string | number;
+  requestTimeout?: string | number;
 }
 
 export interface MetadataConfig {
@@ -95,7 +120,7 @@ export interface MirrorConfig {
 
 export const DEFAULT_CONFIG: BerthConfig = {
   http: { listen: '0.0.0.0:5000' },
-  storage: { root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' }, scrub: { enabled: false, interval: '168h' } },
+  storage: { driver: 'filesystem', root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' }, scrub: { enabled: false, interval: '168h' } },
   metadata: { driver: 'leveldb' },
   metrics: { enabled: true },
   ui: { enabled: true, sessionTTL: '8h' },
@@ -123,6 +148,12 @@ const SHAPE: Shape = {
   },
   accessControl: 'map', // validated in auth/config.ts
   storage: {
+    driver: ['filesystem', 's3'],
+    s3: {
+      endpoint: 'string', region: 'string', bucket: 'string', prefix: 'string', forcePathStyle: 'boolean',
+      accessKeyId: 'string', secretAccessKey: 'string', secretAccessKeyFile: 'string', ca: 'string', insecure: 'boolean',
+      connectTimeout: 'duration', requestTimeout: 'duration',
+    },
     root: 'string',
     fsync: 'boolean',
     delete: { enabled: 'boolean' },

@@ -3,10 +3,7 @@
  * rather than a fault in berth (500): the connection could not be made, broke, or timed out, or the
  * server is shutting down, starting, or out of connections.
  */
-import { RegistryError } from '../oci/errors.js';
-
-/** Socket errors (Node's codes) that a lost or unreachable server gives. */
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+import { NETWORK_ERROR_CODES, RegistryError } from '../oci/errors.js';
 
 /**
  * SQLSTATEs (PostgreSQL appendix A): class 08 connection exceptions; 57P01-57P03 admin or crash
@@ -20,7 +17,7 @@ const PG_CLIENT = /Connection terminated|timeout exceeded when trying to connect
 export function isUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | undefined;
   const code = typeof e?.code === 'string' ? e.code : '';
-  return NETWORK.has(code) || SERVER_GONE.test(code) || PG_CLIENT.test(String(e?.message ?? ''));
+  return NETWORK_ERROR_CODES.has(code) || SERVER_GONE.test(code) || PG_CLIENT.test(String(e?.message ?? ''));
 }
 
 /** A RegistryError UNAVAILABLE for a database that cannot answer; any other error unchanged. */

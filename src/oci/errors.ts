@@ -25,6 +25,12 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * Node's socket error codes for an engine (a database, an object store) that cannot be reached or
+ * went away: the engines' adapters answer these with UNAVAILABLE.
+ */
+export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
 export class RegistryError extends Error {
   readonly code: ErrorCode;
   /** HTTP status; the table's unless a spec section asks for another (416, 413, ...). */

@@ -1,6 +1,7 @@
 /**
  * The blob store's narrow interfaces (after distribution's BlobStatter/Provider/Ingester/Deleter).
- * One implementation today (filesystem, fs-blobstore.ts); each must pass test/shared/blobstore-suite.ts.
+ * Implementations: files (fs-blobstore.ts, the default) and S3 (s3/s3-blobstore.ts); each must pass
+ * test/shared/blobstore.suite.ts.
  */
 import type { Readable } from 'node:stream';
 import type { Digest } from '../oci/digest.js';
@@ -70,7 +71,10 @@ export interface BlobSweeper {
   touchedAt(d: Digest): Promise<number | undefined>;
 }
 
-export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobFiller, BlobDeleter, BlobSweeper {}
+export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobFiller, BlobDeleter, BlobSweeper {
+  /** Readiness (/readyz): the store can be written now (a small probe written and removed); throws otherwise. */
+  check(): Promise<void>;
+}
 
 /**
  * Upload sessions' bytes. Appends are all-or-nothing: a body that fails midway is cut back off, so a

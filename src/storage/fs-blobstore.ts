@@ -1,5 +1,5 @@
 /** The filesystem BlobStore: content-addressed files under <root>/blobs (see paths.ts). */
-import { open, readdir, rm, stat, unlink, utimes, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, stat, unlink, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { digestOf, newHash, tryParseDigest, type Digest } from '../oci/digest.js';
 import type { BlobFill, ByteSource, BlobStore, OpenBlob } from './blobstore.js';
 import { DirMaker, isNotFound, publish, unlinkQuiet, type FsyncPolicy } from './fsync.js';
@@ -35,6 +35,12 @@ export class FsBlobStore implements BlobStore {
     await this.dirs.ensure(this.paths.tmpDir);
     // The 256 sha256 shard directories exist from the start, so no upload pays for creating one.
     await Promise.all(Array.from({ length: 256 }, (_, i) => this.dirs.ensure(this.paths.shardDir('sha256', i))));
+  }
+
+  async check(): Promise<void> {
+    const probe = this.paths.readinessProbe();
+    await writeFile(probe, 'ok');
+    await unlink(probe);
   }
 
   async stat(d: Digest): Promise<{ size: number } | undefined> {

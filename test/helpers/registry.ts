@@ -1,18 +1,21 @@
 /**
- * Test harness: the real filesystem store and the real LevelDB index in a fresh temp root (or with
- * `engine: 'postgres'` a fresh database on the run's real PostgreSQL), the real Fastify app, reached
- * through app.inject() or a real socket on 127.0.0.1.
+ * Test harness: the real filesystem store and the real LevelDB index in a fresh temp root (or, by
+ * `engine`, a fresh database on the run's real PostgreSQL and a fresh prefix in its real Ceph RGW
+ * bucket), the real Fastify app, reached through app.inject() or a real socket on 127.0.0.1.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { openRegistry, type OpenRegistry } from '../../src/open.js';
 import type { RegistryOptions } from '../../src/registry/registry.js';
 import type { AuthDeps } from '../../src/http/authorize.js';
 import type { TokenService } from '../../src/auth/token-service.js';
-import { pgDatabase } from './postgres.js';
+import { engineConfig, type Engine } from './engines.js';
+import { S3BlobStore } from '../../src/storage/s3/s3-blobstore.js';
+
+export type { Engine } from './engines.js';
 
 export interface Resp {
   status: number;
@@ -26,9 +29,6 @@ export interface ReqOpts {
   body?: Buffer | string;
 }
 
-/** Which engines a test registry runs on: the defaults, or its metadata in PostgreSQL. */
-export type Engine = 'default' | 'postgres';
-
 export type Requester = (method: string, path: string, opts?: ReqOpts) => Promise<Resp>;
 
 export interface TestRegistry {
@@ -38,6 +38,11 @@ export interface TestRegistry {
   request: Requester;
   /** Set when listening: http://127.0.0.1:PORT */
   url?: string;
+  /**
+   * What the blob and upload stores hold, relative to their root or key prefix: files (`blobs/...`,
+   * `uploads/...`, `tmp/...`), or objects, and `multipart <key>` for an unfinished multipart upload.
+   */
+  stored(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -49,8 +54,7 @@ export async function startRegistry(
   opts: { listen?: boolean; registry?: Partial<RegistryOptions>; fsync?: boolean; auth?: AuthDeps; tokens?: TokenService; zeroCopy?: boolean; hotPath?: boolean; engine?: Engine } = {},
 ): Promise<TestRegistry> {
   const root = await mkdtemp(join(tmpdir(), 'berth-test-'));
-  const metadata = opts.engine === 'postgres' ? { driver: 'postgres' as const, postgres: { url: await pgDatabase('registry') } } : undefined;
-  const opened = await openRegistry({ root, fsync: opts.fsync ?? true, registry: opts.registry, ...(metadata ? { metadata } : {}) });
+  const opened = await openRegistry({ root, fsync: opts.fsync ?? true, registry: opts.registry, ...(await engineConfig(opts.engine ?? 'default')) });
   const app = await buildApp({ registry: opened.registry, auth: opts.auth, tokens: opts.tokens, ...(opts.zeroCopy !== undefined ? { zeroCopy: opts.zeroCopy } : {}), ...(opts.hotPath !== undefined ? { hotPath: opts.hotPath } : {}) });
   let url: string | undefined;
   let request: Requester;
@@ -85,6 +89,7 @@ export async function startRegistry(
     opened,
     request,
     url,
+    stored: () => storedIn(opened, root),
     async close() {
       // fetch keeps connections alive; the tests are done with them.
       const closing = app.close();
@@ -94,4 +99,20 @@ export async function startRegistry(
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+async function storedIn(opened: OpenRegistry, root: string): Promise<string[]> {
+  const out: string[] = [];
+  if (opened.blobs instanceof S3BlobStore) {
+    const { bucket, keys } = opened.blobs;
+    for await (const o of bucket.list(keys.prefix)) out.push(o.key.slice(keys.prefix.length));
+    for await (const u of bucket.multipartUploads(keys.prefix)) out.push(`multipart ${u.key.slice(keys.prefix.length)}`);
+    return out;
+  }
+  for (const dir of ['blobs', 'uploads', 'tmp']) {
+    for (const e of await readdir(join(root, dir), { withFileTypes: true, recursive: true }).catch(() => [])) {
+      if (e.isFile()) out.push(relative(root, join(e.parentPath, e.name)));
+    }
+  }
+  return out;
 }

@@ -1,20 +1,22 @@
 /**
  * GC under load: pushers (who also untag), pullers and a garbage collector looping together for a
  * minute on one registry, then every tagged image must still pull intact, and nothing a pusher got a
- * 201 for may have lost a blob.
+ * 201 for may have lost a blob. On the default engines, and with the blobs in S3 and the metadata
+ * in PostgreSQL.
  */
 import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { ENGINES } from '../helpers/engines.js';
 
 const SECONDS = 60;
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-describe('garbage collection under load', () => {
+describe.each(ENGINES)('garbage collection under load (%s engines)', (engine) => {
   let reg: TestRegistry;
   beforeAll(async () => {
-    reg = await startRegistry({ listen: true });
+    reg = await startRegistry({ listen: true, engine });
   });
   afterAll(() => reg.close());
 
@@ -97,7 +99,7 @@ describe('garbage collection under load', () => {
     const last = await reg.opened.registry.gc.run({ delayMs: 0, dryRun: false });
     stats.reclaimed += last.bytesReclaimed;
     for (const t of tags) await check(t.repo, t.tag, true);
-    console.log(`gc under load: ${stats.pushed} images pushed, ${stats.untagged} untagged, ${stats.pulled} pulls checked, ${stats.gcRuns} GC runs, ${stats.manifestsDeleted} manifests and ${stats.reclaimed} bytes reclaimed, ${tags.length} tags verified at the end`);
+    console.log(`gc under load (${engine} engines): ${stats.pushed} images pushed, ${stats.untagged} untagged, ${stats.pulled} pulls checked, ${stats.gcRuns} GC runs, ${stats.manifestsDeleted} manifests and ${stats.reclaimed} bytes reclaimed, ${tags.length} tags verified at the end`);
     expect(stats.failures).toEqual([]);
     expect(stats.gcRuns).toBeGreaterThan(5);
     expect(stats.manifestsDeleted).toBeGreaterThan(0);

@@ -49,10 +49,10 @@ async function loadedBy(config: string, exercise?: (url: string) => Promise<void
 }
 
 describe('optional features load only when on', () => {
-  it('a default berth loads no HTTP client, token signer, rate limiter, tar, progress bar or PostgreSQL client code', async () => {
+  it('a default berth loads no HTTP client, token signer, rate limiter, tar, progress bar, PostgreSQL or S3 client code', async () => {
     const loaded = await loadedBy('{}\n');
     expect(loaded.has('fastify')).toBe(true); // the hook does see imports
-    for (const p of ['undici', 'jose', '@fastify/rate-limit', 'tar-stream', 'cli-progress', 'pino-pretty', 'prom-client', 'pg']) expect(loaded, p).not.toContain(p);
+    for (const p of ['undici', 'jose', '@fastify/rate-limit', 'tar-stream', 'cli-progress', 'pino-pretty', 'prom-client', 'pg', '@aws-sdk/client-s3']) expect(loaded, p).not.toContain(p);
   });
 
   it('loads prom-client with the first scrape of /metrics', async () => {

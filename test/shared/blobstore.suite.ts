@@ -82,6 +82,45 @@ export function blobStoreSuite(name: string, make: () => Promise<StoreUnderTest>
       expect(await s.leftovers()).toEqual([]);
     });
 
+    it('stores a blob of many MiB streamed in small pieces, and nothing of one that fails after many MiB', async () => {
+      const s = await make();
+      const b = randomBytes(20 * 1024 * 1024 + 123);
+      const pieces = (buf: Buffer) => Array.from({ length: Math.ceil(buf.length / 65536) }, (_, i) => buf.subarray(i * 65536, (i + 1) * 65536));
+      expect(await s.blobs.ingest(pieces(b), dg(b), b.length)).toEqual({ size: b.length });
+      expect((await readAll((await s.blobs.open(dg(b)))!.stream(b.length - 1000))).equals(b.subarray(b.length - 1000))).toBe(true);
+      const c = randomBytes(18 * 1024 * 1024);
+      async function* cut() {
+        yield* pieces(c.subarray(0, 17 * 1024 * 1024));
+        throw new Error('connection reset');
+      }
+      await expect(s.blobs.ingest(cut(), dg(c))).rejects.toThrow('connection reset');
+      await expect(s.blobs.ingest(pieces(c), dg(randomBytes(8)))).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+      expect(await s.blobs.stat(dg(c))).toBeUndefined();
+      expect(await s.leftovers()).toEqual([]);
+    });
+
+    it('upload sessions: small chunks and a large one make one blob, read back by offset', async () => {
+      const s = await make();
+      const b = randomBytes(12 * 1024 * 1024 + 7);
+      await s.uploads.create('u4');
+      let at = 0;
+      for (const n of [1, 1000, 5 * 1024 * 1024, b.length - 5 * 1024 * 1024 - 1001]) {
+        expect(await s.uploads.append('u4', [b.subarray(at, at + n)])).toBe(at + n);
+        at += n;
+      }
+      expect(await s.uploads.size('u4')).toBe(b.length);
+      expect(await s.uploads.commit('u4', dg(b))).toEqual({ size: b.length });
+      const o = (await s.blobs.open(dg(b)))!;
+      const part = Buffer.alloc(300_000);
+      expect(await o.read(part, part.length, 5_000_000)).toBe(part.length);
+      expect(part.equals(b.subarray(5_000_000, 5_300_000))).toBe(true);
+      expect(await o.read(part, part.length, 5_300_000)).toBe(part.length);
+      expect(part.equals(b.subarray(5_300_000, 5_600_000))).toBe(true);
+      await o.close();
+      await s.uploads.remove('u4');
+      expect(await s.leftovers()).toEqual([]);
+    });
+
     it('verifies but does not rewrite a blob it already has', async () => {
       const s = await make();
       const b = randomBytes(100);

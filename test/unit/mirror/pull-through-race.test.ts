@@ -20,11 +20,16 @@ describe('pull-through blob fetch', () => {
       const bytes = Buffer.alloc(4 * 1024 * 1024, 7);
       const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
       let gets = 0;
+      let fetching!: () => void;
+      const fetchStarted = new Promise<void>((r) => (fetching = r));
       const upstream = {
         host: 'up.example',
         breaker: { closed: true, allow: () => true },
         async get(method: string) {
-          if (method === 'GET') gets++;
+          if (method === 'GET') {
+            gets++;
+            fetching();
+          }
           const body = Object.assign(Readable.from([bytes]), { dump: async () => undefined });
           return { statusCode: method === 'GET' ? 200 : 404, headers: { 'content-length': String(bytes.length) }, body };
         },
@@ -55,7 +60,8 @@ describe('pull-through blob fetch', () => {
       };
       const first = read();
       const second = read();
-      while (pt.fetchesInProgress === 0) await new Promise((r) => setTimeout(r, 1));
+      // (not a poll of fetchesInProgress: on a busy machine the whole fetch may end between two polls)
+      await fetchStarted;
       await new Promise((r) => setTimeout(r, 5)); // the first fetch's single-flight run has ended
       release();
       expect(await Promise.all([first, second])).toEqual([bytes.length, bytes.length]);
