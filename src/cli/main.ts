@@ -79,6 +79,15 @@ program
   .action(async (file: string) => (await import('./config-check.js')).configCheck(file));
 
 program
+  .command('migrate')
+  .description('copy a stopped registry (every blob, manifest, tag, link, referrer) to the engines of another configuration, verifying every digest; run again, it continues')
+  .requiredOption('--from <file>', 'configuration of the registry to copy')
+  .requiredOption('--to <file>', 'configuration of the target (S3, PostgreSQL, or another root)')
+  .action(async (opts: { from: string; to: string }) => {
+    process.exitCode = await (await import('./migrate.js')).migrate(opts.from, opts.to);
+  });
+
+program
   .command('probe')
   .description('health check of the berth on this host (the container HEALTHCHECK): exit 0 when /livez answers')
   .option('--port <port>', 'its port', '5000')

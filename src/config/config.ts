@@ -82,6 +82,9 @@ export interface S3Config {
   /** Connecting (default 5s), then each request's silence (default 30s): past them a request answers 503. */
   connectTimeout?: string | number;
   requestTimeout?: string | number;
+  /** Blob GETs answered with a 307 to a presigned URL valid for redirectExpiry (default 10m): clients must reach the store. */
+  redirect?: boolean;
+  redirectExpiry?: string | number;
 }
 
 export interface MetadataConfig {
@@ -152,7 +155,7 @@ const SHAPE: Shape = {
     s3: {
       endpoint: 'string', region: 'string', bucket: 'string', prefix: 'string', forcePathStyle: 'boolean',
       accessKeyId: 'string', secretAccessKey: 'string', secretAccessKeyFile: 'string', ca: 'string', insecure: 'boolean',
-      connectTimeout: 'duration', requestTimeout: 'duration',
+      connectTimeout: 'duration', requestTimeout: 'duration', redirect: 'boolean', redirectExpiry: 'duration',
     },
     root: 'string',
     fsync: 'boolean',

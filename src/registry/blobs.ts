@@ -33,6 +33,19 @@ export class BlobService {
     return { digest: d, blob };
   }
 
+  /** Whether blob GETs are answered with a redirect to the store (redirect()). */
+  get redirects(): boolean {
+    return this.store.downloadUrl !== undefined;
+  }
+
+  /** Where the client may fetch the blob itself, when the store offers it (a 307's Location). */
+  async redirect(repo: string, digest: string): Promise<{ digest: Digest; url: string }> {
+    const d = await this.linked(repo, digest);
+    const url = await this.store.downloadUrl?.(d);
+    if (!url) throw new RegistryError('BLOB_UNKNOWN', `blob content missing: ${d.value}`);
+    return { digest: d, url };
+  }
+
   /** Unlinks the blob from the repository; its bytes stay until garbage collection. */
   async delete(repo: string, digest: string): Promise<void> {
     if (!this.options.deleteEnabled) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');

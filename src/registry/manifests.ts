@@ -201,7 +201,7 @@ export class ManifestService {
 }
 
 /** The descriptor a referrers response lists for this manifest (spec: "Listing Referrers"). */
-function referrerDescriptor(record: ManifestRecord): Descriptor | undefined {
+export function referrerDescriptor(record: ManifestRecord): Descriptor | undefined {
   if (!record.subject) return undefined;
   const d: Descriptor = { mediaType: record.mediaType, digest: record.digest, size: record.size };
   if (record.artifactType !== undefined) d.artifactType = record.artifactType;

@@ -71,7 +71,16 @@ export interface BlobSweeper {
   touchedAt(d: Digest): Promise<number | undefined>;
 }
 
-export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobFiller, BlobDeleter, BlobSweeper {
+/**
+ * A store whose clients may fetch blobs from it directly (S3 with `redirect` on): blob GETs are
+ * answered with a redirect to a short-lived URL instead of the bytes.
+ */
+export interface BlobRedirector {
+  /** A URL the blob can be downloaded from for a short while; undefined when it is not stored. */
+  downloadUrl?(d: Digest): Promise<string | undefined>;
+}
+
+export interface BlobStore extends BlobStatter, BlobProvider, BlobIngester, BlobFiller, BlobDeleter, BlobSweeper, BlobRedirector {
   /** Readiness (/readyz): the store can be written now (a small probe written and removed); throws otherwise. */
   check(): Promise<void>;
 }

@@ -18,7 +18,7 @@ export interface Stores {
 }
 
 /** storage.s3 with its defaults, and the key prefix; `berth config check` runs it too. */
-export function s3Options(s3: S3Config | undefined): { options: S3Options; prefix: string } {
+export function s3Options(s3: S3Config | undefined): { options: S3Options; prefix: string; redirectSeconds?: number } {
   const c = s3 ?? {};
   if (!c.bucket) throw new ConfigError('storage.s3.bucket: required when storage.driver is s3');
   if (c.endpoint !== undefined && !/^https?:\/\/[^/]+\/?$/.test(c.endpoint)) throw new ConfigError(`storage.s3.endpoint: expected http(s)://host[:port], got ${c.endpoint}`);
@@ -33,8 +33,11 @@ export function s3Options(s3: S3Config | undefined): { options: S3Options; prefi
   }
   if ((c.accessKeyId === undefined) !== (secret === undefined)) throw new ConfigError('storage.s3: accessKeyId and a secret key go together (or neither: the SDK finds credentials)');
   const prefix = c.prefix ? c.prefix.replace(/^\/+/, '').replace(/\/*$/, '/') : '';
+  const redirectSeconds = c.redirect ? Math.round(durationMs(c.redirectExpiry ?? '10m') / 1000) : undefined;
+  if (redirectSeconds !== undefined && (redirectSeconds < 1 || redirectSeconds > 7 * 86_400)) throw new ConfigError('storage.s3.redirectExpiry: between 1s and 7d (SigV4\'s limit)');
   return {
     prefix,
+    ...(redirectSeconds !== undefined ? { redirectSeconds } : {}),
     options: {
       ...(c.endpoint ? { endpoint: c.endpoint.replace(/\/$/, '') } : {}),
       region: c.region ?? 'us-east-1',
@@ -74,7 +77,7 @@ export async function probeBucket(s3: S3Config | undefined): Promise<string> {
 
 export async function openStores(paths: StorePaths, fsync: boolean, storage: { driver: 'filesystem' | 's3'; s3?: S3Config } | undefined, cleanTemp: boolean): Promise<Stores> {
   if (storage?.driver === 's3') {
-    const { options, prefix } = s3Options(storage.s3);
+    const { options, prefix, redirectSeconds } = s3Options(storage.s3);
     await probeBucket(storage.s3);
     const [{ S3Bucket }, { S3Keys }, { S3BlobStore }, { S3UploadStore }] = await Promise.all([
       import('./s3/bucket.js'),
@@ -83,7 +86,7 @@ export async function openStores(paths: StorePaths, fsync: boolean, storage: { d
       import('./s3/s3-uploads.js'),
     ]);
     const bucket = new S3Bucket(options);
-    const blobs = new S3BlobStore(bucket, new S3Keys(prefix));
+    const blobs = new S3BlobStore(bucket, new S3Keys(prefix), redirectSeconds);
     return { blobs, uploads: new S3UploadStore(blobs), close: () => bucket.destroy() };
   }
   const blobs = new FsBlobStore(paths, { fsync });

@@ -13,6 +13,7 @@ import type { RegistryOptions } from '../../src/registry/registry.js';
 import type { AuthDeps } from '../../src/http/authorize.js';
 import type { TokenService } from '../../src/auth/token-service.js';
 import { engineConfig, type Engine } from './engines.js';
+import type { S3Config } from '../../src/config/config.js';
 import { S3BlobStore } from '../../src/storage/s3/s3-blobstore.js';
 
 export type { Engine } from './engines.js';
@@ -51,10 +52,10 @@ function resp(status: number, headers: Record<string, string>, body: Buffer): Re
 }
 
 export async function startRegistry(
-  opts: { listen?: boolean; registry?: Partial<RegistryOptions>; fsync?: boolean; auth?: AuthDeps; tokens?: TokenService; zeroCopy?: boolean; hotPath?: boolean; engine?: Engine } = {},
+  opts: { listen?: boolean; registry?: Partial<RegistryOptions>; fsync?: boolean; auth?: AuthDeps; tokens?: TokenService; zeroCopy?: boolean; hotPath?: boolean; engine?: Engine; s3?: Partial<S3Config> } = {},
 ): Promise<TestRegistry> {
   const root = await mkdtemp(join(tmpdir(), 'berth-test-'));
-  const opened = await openRegistry({ root, fsync: opts.fsync ?? true, registry: opts.registry, ...(await engineConfig(opts.engine ?? 'default')) });
+  const opened = await openRegistry({ root, fsync: opts.fsync ?? true, registry: opts.registry, ...(await engineConfig(opts.engine ?? 'default', opts.s3)) });
   const app = await buildApp({ registry: opened.registry, auth: opts.auth, tokens: opts.tokens, ...(opts.zeroCopy !== undefined ? { zeroCopy: opts.zeroCopy } : {}), ...(opts.hotPath !== undefined ? { hotPath: opts.hotPath } : {}) });
   let url: string | undefined;
   let request: Requester;

@@ -23,6 +23,11 @@ export function blobRoutes(registry: Registry, pull?: PullThrough, zeroCopy = tr
   }
 
   async function get(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
+    if (!pull && registry.blobs.redirects) {
+      // spec "Pulling blobs": a registry MAY redirect the client to another location (307)
+      const { digest, url } = await registry.blobs.redirect(ctx.name, ctx.ref);
+      return reply.code(307).headers({ Location: url, 'Docker-Content-Digest': digest.value, 'Content-Length': '0' }).send();
+    }
     const { digest, blob } = await (pull ? pull.blob(ctx.name, ctx.remote, ctx.ref) : registry.blobs.open(ctx.name, ctx.ref));
     let range;
     try {

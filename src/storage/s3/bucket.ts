@@ -168,6 +168,12 @@ export class S3Bucket {
     return this.call(() => this.client.send(new AbortMultipartUploadCommand({ Bucket: this.name, Key: key, UploadId: uploadId })));
   }
 
+  /** A presigned GET of the object (SigV4), valid for `seconds`. */
+  async presignGet(key: string, seconds: number): Promise<string> {
+    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.name, Key: key }), { expiresIn: seconds });
+  }
+
   destroy(): void {
     this.client.destroy();
   }

@@ -16,10 +16,19 @@ import { putVerified } from './put-verified.js';
 const COPY_LIMIT = 5 * 1024 ** 3;
 
 export class S3BlobStore implements BlobStore {
+  /** Present only with storage.s3.redirect: blob GETs then redirect to a presigned URL. */
+  readonly downloadUrl?: (d: Digest) => Promise<string | undefined>;
+
+  /** `redirectSeconds`: how long a presigned download URL stays valid; absent: no redirects. */
   constructor(
     readonly bucket: S3Bucket,
     readonly keys: S3Keys,
-  ) {}
+    redirectSeconds?: number,
+  ) {
+    if (redirectSeconds !== undefined) {
+      this.downloadUrl = async (d) => ((await this.bucket.head(this.keys.blob(d))) ? this.bucket.presignGet(this.keys.blob(d), redirectSeconds) : undefined);
+    }
+  }
 
   /** The readiness probe: an object written and removed. */
   async check(): Promise<void> {
