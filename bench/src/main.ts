@@ -5,14 +5,13 @@
  * phase and CPU seconds. The manifest GET/HEAD phase also runs against berth with its log off and a
  * trivial node:http server (the stack's physical limit); berth alone then gets a store load and the
  * store-scale phase. --quick is a smoke run (no timings are asserted anywhere). `--soak 30m` runs only
- * the soak (soak.ts).
+ * the soak (soak.ts); `--storage s3` the run on Ceph RGW + PostgreSQL (s3-bench.ts).
  */
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomFill } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pool } from './load.js';
 import { Peaks, idleRss, startBerth, startDistribution, startTrivialNode, usage, type Server } from './servers.js';
@@ -21,26 +20,11 @@ import { setupStorm, storm, stormLayers, type StormImage } from './storm.js';
 import { render, type Row } from './report.js';
 import { storeScale } from './store-scale.js';
 import { parseDuration, soak } from './soak.js';
+import { collector, dataFile, flushDisk, runRounds } from './rounds.js';
+import { s3Bench } from './s3-bench.js';
 
 const fill = promisify(randomFill);
-const run = promisify(execFile);
 const MiB = 1024 * 1024;
-
-async function flushDisk(): Promise<void> {
-  await run('sync');
-}
-
-async function dataFile(dir: string, size: number): Promise<string> {
-  const path = join(dir, 'data.bin');
-  const fh = await open(path, 'w');
-  const buf = Buffer.alloc(16 * 1024 * 1024);
-  for (let off = 0; off < size; off += buf.length) {
-    await fill(buf);
-    await fh.write(buf, 0, Math.min(buf.length, size - off));
-  }
-  await fh.close();
-  return path;
-}
 
 /**
  * What this disk writes and syncs per second right now (MiB/s): `size` bytes written, then fsync, as
@@ -77,8 +61,13 @@ async function idleFigures(s: Server): Promise<P.Figures> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' }, soak: { type: 'string' } },
+    options: { quick: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' }, soak: { type: 'string' }, storage: { type: 'string' } },
   });
+  if (values.storage !== undefined) {
+    if (values.storage !== 's3') throw new Error(`--storage: only s3 (the default engines are the main run), got ${values.storage}`);
+    await s3Bench(!!values.quick, values.json, !!values.keep);
+    return;
+  }
   if (values.soak) {
     const result = await soak(parseDuration(values.soak), !!values.keep);
     if (values.json) await writeFile(values.json, JSON.stringify({ date: new Date().toISOString(), soak: result }, null, 2));
@@ -104,12 +93,7 @@ async function main(): Promise<void> {
 
   const servers: Server[] = [];
   const pools: { close(): Promise<void> }[] = [];
-  const samples = new Map<string, Map<string, number[]>>(); // server -> figure -> values
-  const add = (server: string, f: P.Figures) => {
-    const m = samples.get(server) ?? new Map<string, number[]>();
-    for (const [k, v] of Object.entries(f)) m.set(k, [...(m.get(k) ?? []), v]);
-    samples.set(server, m);
-  };
+  const { samples, add } = collector();
   const peaks = new Peaks();
   try {
     for (const d of ['b', 'd', 'q', 'l']) await mkdir(join(tmp, d), { recursive: true });
@@ -155,23 +139,13 @@ async function main(): Promise<void> {
     for (const e of [...envs, ...extras]) await peaks.take(e.server.pid); // setup ends here
     for (const [label, phase, on] of phases) {
       if (!wanted(label)) continue;
-      for (let round = 1; round <= sizes.rounds; round++) {
-        if (label === 'push large, chunked') {
-          await flushDisk();
-          const f = { diskWrite: await diskWrite(tmp, sizes.bigSize) };
-          add('disk', f);
-          console.log(`${label.padEnd(24)} round ${round} disk         diskWrite=${f.diskWrite.toFixed(2)}`);
-        }
-        for (const e of on) {
-          await flushDisk(); // each server starts its turn on a disk without the other's dirty pages
-          await peaks.take(e.server.pid);
-          const f = await phase(e, round);
-          const peak = (await peaks.take(e.server.pid)) / MiB;
-          if (label === 'node-start storm') f.stormRss = peak;
-          add(e.server.name, f);
-          console.log(`${label.padEnd(24)} round ${round} ${e.server.name.padEnd(12)} ${Object.entries(f).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(' ')}  [peak rss ${peak.toFixed(0)} MiB]`);
-        }
-      }
+      const disk = async (round: number) => {
+        await flushDisk();
+        const f = { diskWrite: await diskWrite(tmp, sizes.bigSize) };
+        add('disk', f);
+        console.log(`${label.padEnd(24)} round ${round} disk         diskWrite=${f.diskWrite.toFixed(2)}`);
+      };
+      await runRounds(label, phase, on, sizes.rounds, add, peaks, label === 'push large, chunked' ? disk : undefined);
     }
     if (sizes.reposLarge && wanted('listings')) {
       const t = Date.now();

@@ -13,7 +13,7 @@ export interface Row {
 
 type Get = (server: string, key: string) => number | undefined;
 
-interface Spec {
+export interface Spec {
   key: string;
   figure: string;
   unit: string;
@@ -110,6 +110,31 @@ const SPECS: Spec[] = [
   { key: 'cpuSeconds', figure: 'CPU seconds over the run', unit: 's' },
 ];
 
+/**
+ * `--storage s3`: berth on Ceph RGW + PostgreSQL against distribution's own s3 driver on the same RGW.
+ * The targets are the issue's for the object store: throughput at least distribution's, manifest
+ * GET/HEAD at least 4x, a catalog page that costs the same at 100,000 repositories as at 10,000.
+ */
+export const S3_SPECS: Spec[] = [
+  { key: 'idleRss', figure: 'RSS idle, 10 s after start', unit: 'MiB' },
+  { key: 'push1m', figure: 'push 1 MiB, c=16', unit: 'ops/s', min: 1 },
+  { key: 'push256m', figure: 'push 256 MiB, one stream', unit: 'MiB/s', min: 1 },
+  { key: 'push1g', figure: 'push 1 GiB, one stream', unit: 'MiB/s', min: 1 },
+  { key: 'chunked256m', figure: 'chunked push 256 MiB (8 MiB PATCHes)', unit: 'MiB/s', min: 1 },
+  { key: 'pull1', figure: 'pull 256 MiB, curl, 1 stream', unit: 'MiB/s', min: 1 },
+  { key: 'pull4', figure: 'pull 256 MiB, curl, 4 parallel', unit: 'MiB/s', min: 1 },
+  { key: 'manifestPut', figure: 'manifest PUT, c=16', unit: 'ops/s', min: 1 },
+  { key: 'getRps', figure: 'manifest GET by tag, c=64 (wrk)', unit: 'req/s', min: 4 },
+  { key: 'getP99', figure: 'manifest GET p99', unit: 'ms' },
+  { key: 'headRps', figure: 'manifest HEAD by tag, c=64 (ab)', unit: 'req/s', min: 4 },
+  { key: 'headP99', figure: 'manifest HEAD p99', unit: 'ms' },
+  { key: 'tagsFull', figure: 'tags/list, 10,000 tags, full', unit: 'ms' },
+  { key: 'catalogPage', figure: '_catalog n=100 page, 10,000 repos', unit: 'ms' },
+  ...SPECS.filter((s) => s.key === 'catalogPageLarge'),
+  { key: 'peakRss', figure: 'peak RSS over the run', unit: 'MiB' },
+  { key: 'cpuSeconds', figure: 'CPU seconds over the run', unit: 's' },
+];
+
 function ratio(get: Get, key: string): number | undefined {
   const b = get('berth', key);
   const d = get('distribution', key);
@@ -118,13 +143,13 @@ function ratio(get: Get, key: string): number | undefined {
 
 const fmt = (v: number | undefined, digits = 1) => (v === undefined || Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
 
-export function render(samples: Map<string, Map<string, number[]>>): Row[] {
+export function render(samples: Map<string, Map<string, number[]>>, specs: Spec[] = SPECS): Row[] {
   const get: Get = (server, key) => {
     const v = samples.get(server)?.get(key);
     return v && v.length ? median(v) : undefined;
   };
   const rows: Row[] = [];
-  for (const s of SPECS) {
+  for (const s of specs) {
     const b = get(s.of ?? 'berth', s.key);
     const d = s.of ? undefined : get('distribution', s.key);
     if (b === undefined && d === undefined) continue;

@@ -85,7 +85,8 @@ export async function startBerth(root: string, opts: { name?: string; quiet?: bo
 }
 
 /** Debian's docker-registry (distribution 2.8.2): filesystem storage, delete enabled, its default logs (access log on). */
-export async function startDistribution(root: string): Promise<Server> {
+/** `storage`: the storage driver's YAML line (default its filesystem driver under `root`). */
+export async function startDistribution(root: string, storage = `  filesystem: {rootdirectory: ${root}}`): Promise<Server> {
   const port = await freePort();
   const config = join(root, '..', 'distribution.yml');
   await writeFile(
@@ -93,7 +94,7 @@ export async function startDistribution(root: string): Promise<Server> {
     [
       'version: 0.1',
       'storage:',
-      `  filesystem: {rootdirectory: ${root}}`,
+      storage,
       '  delete: {enabled: true}',
       '  redirect: {disable: true}',
       'http:',
@@ -103,6 +104,7 @@ export async function startDistribution(root: string): Promise<Server> {
   );
   const env = { ...process.env };
   delete env.REGISTRY_AUTH_FILE; // distribution would read it as configuration
+  delete env.AWS_CA_BUNDLE; // its s3 driver (aws-sdk-go v1) panics at start on this machine's bundle setting
   return start('distribution', 'docker-registry', ['serve', config], port, env, join(root, '..', 'distribution.log'));
 }
 

@@ -1,20 +1,19 @@
 /**
  * A real PostgreSQL for tests: Debian's server, initialised in a temp directory and listening on
- * 127.0.0.1 at a free port, started once per test run by test/global/engines.ts. PostgreSQL refuses
- * to run as root: as root it runs as the `postgres` user (runuser). Each test file takes a database
- * of its own from it (pgDatabase); a missing server fails the test with the command that installs it.
+ * 127.0.0.1 at a free port by test/engines/postgres.sh (the benchmark uses it too), started once per
+ * test run by test/global/engines.ts. Each test file takes a database of its own from it (pgDatabase);
+ * a missing server fails the test with the command that installs it.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
 import { freePort } from './ports.js';
 
 const run = promisify(execFile);
-export const INSTALL_POSTGRES = 'apt-get install -y postgresql (.ci/run does)';
 
 export interface Postgres {
   /** The server's admin URL (user postgres, database postgres; trust auth on loopback). */
@@ -25,54 +24,29 @@ export interface Postgres {
   start(): Promise<void>;
 }
 
-/** The newest server Debian installed: /usr/lib/postgresql/<major>/bin. */
-function binDir(): string {
-  const base = '/usr/lib/postgresql';
-  const majors = existsSync(base) ? readdirSync(base).filter((v) => existsSync(join(base, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a)) : [];
-  if (!majors.length) throw new Error(`PostgreSQL is not installed (no ${base}/*/bin/initdb): ${INSTALL_POSTGRES}`);
-  return join(base, majors[0]!, 'bin');
-}
+const SCRIPT = fileURLToPath(new URL('../engines/postgres.sh', import.meta.url));
 
-async function asPostgres(cmd: string, args: string[]): Promise<string> {
-  const root = process.getuid?.() === 0;
+async function script(args: string[]): Promise<void> {
   try {
-    const { stdout } = root ? await run('runuser', ['-u', 'postgres', '--', cmd, ...args], { timeout: 60_000 }) : await run(cmd, args, { timeout: 60_000 });
-    return stdout;
+    await run('bash', [SCRIPT, ...args], { timeout: 90_000 });
   } catch (err) {
     const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}${e.stdout ?? ''}`);
+    throw new Error(`${e.stderr?.trim() || e.message}\n(test/engines/postgres.sh ${args.join(' ')})`);
   }
 }
 
-/** initdb in a fresh temp directory, then start the server. */
+/** initdb in a fresh temp directory, then start the server (test/engines/postgres.sh). */
 export async function startPostgres(): Promise<Postgres> {
-  const bin = binDir();
   const dir = await mkdtemp(join(tmpdir(), 'berth-pg-'));
-  const data = join(dir, 'data');
-  await mkdir(data);
-  if (process.getuid?.() === 0) {
-    const ids = (await run('id', ['-u', 'postgres'])).stdout.trim();
-    const gid = (await run('id', ['-g', 'postgres'])).stdout.trim();
-    await chown(dir, Number(ids), Number(gid));
-    await chown(data, Number(ids), Number(gid));
-  }
-  await asPostgres(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
   const port = await freePort();
-  const pg: Postgres = {
+  await script(['up', dir, String(port)]);
+  return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     dir,
     port,
-    async start() {
-      // the socket directory is the data directory: /var/run/postgresql may not exist or be writable
-      const opts = `-p ${port} -c listen_addresses=127.0.0.1 -k ${data} -c max_connections=300 -c shared_buffers=32MB`;
-      await asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
-    },
-    async stop() {
-      await asPostgres(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
-    },
+    start: () => script(['start', dir, String(port)]),
+    stop: () => script(['stop', dir]),
   };
-  await pg.start();
-  return pg;
 }
 
 export async function removePostgres(pg: Postgres): Promise<void> {
