@@ -98,11 +98,12 @@ describe.each(ENGINES)('garbage collection under load (%s engines)', (engine) =>
     // a last collection with no grace at all, then every tag still standing must pull whole
     const last = await reg.opened.registry.gc.run({ delayMs: 0, dryRun: false });
     stats.reclaimed += last.bytesReclaimed;
-    for (const t of tags) await check(t.repo, t.tag, true);
+    // 8 at a time: on S3 each blob GET is two requests to the store, and 300 tags one by one took 40 s
+    for (let i = 0; i < tags.length; i += 8) await Promise.all(tags.slice(i, i + 8).map((t) => check(t.repo, t.tag, true)));
     console.log(`gc under load (${engine} engines): ${stats.pushed} images pushed, ${stats.untagged} untagged, ${stats.pulled} pulls checked, ${stats.gcRuns} GC runs, ${stats.manifestsDeleted} manifests and ${stats.reclaimed} bytes reclaimed, ${tags.length} tags verified at the end`);
     expect(stats.failures).toEqual([]);
     expect(stats.gcRuns).toBeGreaterThan(5);
     expect(stats.manifestsDeleted).toBeGreaterThan(0);
     expect(stats.reclaimed).toBeGreaterThan(0);
-  }, (SECONDS + 60) * 1000);
+  }, (SECONDS + 90) * 1000);
 });
