@@ -62,6 +62,26 @@ export function blobStoreSuite(name: string, make: () => Promise<StoreUnderTest>
       expect(await s.blobs.touchedAt(dg(randomBytes(5)))).toBeUndefined();
     });
 
+    it('touch() restarts a stored blob\'s age (garbage collection keeps what is being pushed again)', async () => {
+      const s = await make();
+      const b = randomBytes(300);
+      await s.blobs.ingest([b], dg(b));
+      const stored = (await s.blobs.touchedAt(dg(b)))!;
+      await new Promise((r) => setTimeout(r, 2100)); // S3 keeps LastModified in whole seconds
+      const before = Date.now();
+      expect(await s.blobs.touch(dg(b))).toBe(true);
+      const touched = (await s.blobs.touchedAt(dg(b)))!;
+      expect(touched).toBeGreaterThanOrEqual(stored + 1000);
+      // never earlier than the touch itself (1 ms for a file's mtime rounding): an age read too old
+      // lets GC take a blob being pushed
+      expect(touched).toBeGreaterThanOrEqual(before - 1);
+      const listed = [];
+      for await (const e of s.blobs.list()) if (e.digest.value === dg(b).value) listed.push(e.mtimeMs);
+      expect(listed[0]).toBeGreaterThanOrEqual(before - 1);
+      await s.blobs.ingest([b], dg(b)); // an upload of what is stored restarts it too
+      expect(await s.blobs.touch(dg(randomBytes(3)))).toBe(false);
+    });
+
     it('refuses a wrong digest or length and keeps nothing', async () => {
       const s = await make();
       const b = randomBytes(1000);

@@ -15,6 +15,14 @@ import { putVerified } from './put-verified.js';
 /** S3's limit for one CopyObject: a larger blob's age is not restarted by touch(). */
 const COPY_LIMIT = 5 * 1024 ** 3;
 
+/**
+ * S3 gives LastModified in whole seconds (HeadObject's Last-Modified header): a blob touched at
+ * 10.9 s reads as touched at 10 s. Ages are taken from the end of that second, so a blob never looks
+ * older than it is: garbage collection deleted, under load with a 5 s delay, a shared layer that a
+ * push had just touched and was about to link.
+ */
+const latest = (lastModified: number) => lastModified + 999;
+
 export class S3BlobStore implements BlobStore {
   /** Present only with storage.s3.redirect: blob GETs then redirect to a presigned URL. */
   readonly downloadUrl?: (d: Digest) => Promise<string | undefined>;
@@ -82,7 +90,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   async touchedAt(d: Digest): Promise<number | undefined> {
-    return (await this.bucket.head(this.keys.blob(d)))?.lastModified;
+    const h = await this.bucket.head(this.keys.blob(d));
+    return h && latest(h.lastModified);
   }
 
   async *digests(): AsyncIterable<Digest> {
@@ -95,7 +104,7 @@ export class S3BlobStore implements BlobStore {
   async *list(): AsyncIterable<{ digest: Digest; size: number; mtimeMs: number }> {
     for await (const o of this.bucket.list(this.keys.blobsPrefix)) {
       const digest = this.keys.digestOf(o.key);
-      if (digest) yield { digest, size: o.size, mtimeMs: o.lastModified };
+      if (digest) yield { digest, size: o.size, mtimeMs: latest(o.lastModified) };
     }
   }
 
