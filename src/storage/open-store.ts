@@ -9,7 +9,7 @@ import type { BlobStore, UploadStore } from './blobstore.js';
 import { FsBlobStore } from './fs-blobstore.js';
 import { FsUploadStore } from './fs-uploads.js';
 import type { StorePaths } from './paths.js';
-import type { S3Options } from './s3/bucket.js';
+import type { S3Bucket, S3Options } from './s3/bucket.js';
 
 export interface Stores {
   blobs: BlobStore;
@@ -60,32 +60,31 @@ export function describeS3Error(err: unknown): string {
   return [what, e.code ?? e.name, status ? `HTTP ${status}` : undefined, e.message && e.message !== e.name ? e.message : undefined].filter(Boolean).join(': ');
 }
 
-/** Connects to the bucket (HeadBucket); throws an EngineError naming the store and the cause. */
-export async function probeBucket(s3: S3Config | undefined): Promise<string> {
-  const { options } = s3Options(s3);
+/** The configured bucket, once it answered HeadBucket; else an EngineError naming the store and the cause. */
+async function connectBucket(options: S3Options): Promise<S3Bucket> {
   const { S3Bucket } = await import('./s3/bucket.js');
   const bucket = new S3Bucket(options);
   try {
     await bucket.headBucket();
-    return bucket.where;
+    return bucket;
   } catch (err) {
-    throw new EngineError(`S3 at ${bucket.where}: ${describeS3Error(err)}`, { cause: err });
-  } finally {
     bucket.destroy();
+    throw new EngineError(`S3 at ${bucket.where}: ${describeS3Error(err)}`, { cause: err });
   }
+}
+
+/** `berth config check`: connects to the bucket and lets it go; where it answered. */
+export async function probeBucket(s3: S3Config | undefined): Promise<string> {
+  const bucket = await connectBucket(s3Options(s3).options);
+  bucket.destroy();
+  return bucket.where;
 }
 
 export async function openStores(paths: StorePaths, fsync: boolean, storage: { driver: 'filesystem' | 's3'; s3?: S3Config } | undefined, cleanTemp: boolean): Promise<Stores> {
   if (storage?.driver === 's3') {
     const { options, prefix, redirectSeconds } = s3Options(storage.s3);
-    await probeBucket(storage.s3);
-    const [{ S3Bucket }, { S3Keys }, { S3BlobStore }, { S3UploadStore }] = await Promise.all([
-      import('./s3/bucket.js'),
-      import('./s3/keys.js'),
-      import('./s3/s3-blobstore.js'),
-      import('./s3/s3-uploads.js'),
-    ]);
-    const bucket = new S3Bucket(options);
+    const bucket = await connectBucket(options);
+    const [{ S3Keys }, { S3BlobStore }, { S3UploadStore }] = await Promise.all([import('./s3/keys.js'), import('./s3/s3-blobstore.js'), import('./s3/s3-uploads.js')]);
     const blobs = new S3BlobStore(bucket, new S3Keys(prefix), redirectSeconds);
     return { blobs, uploads: new S3UploadStore(blobs), close: () => bucket.destroy() };
   }

@@ -27,8 +27,33 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const [pg, s3] = await Promise.allSettled([startPostgres(), startS3()]);
   project.provide('postgres', pg.status === 'fulfilled' ? { url: pg.value.url } : { error: (pg.reason as Error).message });
   project.provide('s3', s3.status === 'fulfilled' ? { endpoint: s3.value.endpoint } : { error: (s3.reason as Error).message });
-  return async () => {
+  const teardown = async () => {
     if (pg.status === 'fulfilled') await removePostgres(pg.value as Postgres);
     if (s3.status === 'fulfilled') await s3.value.stop();
+  };
+  // a run stopped by a signal (Ctrl-C, a cancelled CI job) exits without vitest's teardown, and the
+  // engines are daemons of their own: they are sent SIGTERM as the process goes, synchronously
+  const started = [pg, s3].flatMap((e) => (e.status === 'fulfilled' ? [e.value] : []));
+  const killNow = () => {
+    for (const e of started) for (const pid of e.pids()) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        /* gone already */
+      }
+    }
+  };
+  function onSignal(signal: NodeJS.Signals) {
+    killNow();
+    process.kill(process.pid, signal);
+  }
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', killNow);
+  return async () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('exit', killNow);
+    await teardown();
   };
 }

@@ -10,7 +10,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { inject } from 'vitest';
+import { provided } from './provided.js';
+import { pidsIn } from './ports.js';
 import { freePort } from './ports.js';
 import { SHARED_TOOLS } from './tools.js';
 
@@ -25,6 +26,8 @@ export interface Ceph {
   endpoint: string;
   dir: string;
   stop(): Promise<void>;
+  /** Its daemons, from the pid files ceph-up.sh wrote (read synchronously: for an exit hook). */
+  pids(): number[];
   /** Stops the S3 gateway alone (the cluster stays), and starts it again on the same port. */
   stopGateway(): Promise<void>;
   startGateway(): Promise<void>;
@@ -60,6 +63,7 @@ export async function startCeph(): Promise<Ceph> {
     endpoint,
     dir,
     stop,
+    pids: () => pidsIn(['mon.a', 'osd.0', 'rgw.a'].map((n) => join(dir, 'run', `${n}.mypid`))),
     async stopGateway() {
       const pid = Number(await readFile(pidFile, 'utf8'));
       process.kill(pid, 'SIGKILL');
@@ -78,18 +82,9 @@ export async function startCeph(): Promise<Ceph> {
   };
 }
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** The test run's S3 endpoint (its bucket is S3_BUCKET), or why it could not start. */
-    s3: { endpoint: string } | { error: string };
-  }
-}
-
 /** The run's S3 endpoint (test/global/engines.ts); throws with how to install Ceph when it is missing. */
 export function runS3(): string {
-  const s = inject('s3');
-  if ('error' in s) throw new Error(s.error);
-  return s.endpoint;
+  return provided('s3').endpoint;
 }
 
 let made = 0;

@@ -1,8 +1,23 @@
 /**
- * A free TCP port on 127.0.0.1. A module of its own: helpers that need only a port (the engines)
- * must not load undici from node_modules, which changes what the global fetch accepts.
+ * Ports and pid files for the engine helpers. A module of its own: helpers that need only these must
+ * not load undici from node_modules (spawn.ts does), which changes what the global fetch accepts.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+
+/** The process ids in the first line of each pid file that exists. */
+export function pidsIn(files: string[]): number[] {
+  const out: number[] = [];
+  for (const f of files) {
+    try {
+      const pid = Number(readFileSync(f, 'utf8').split('\n')[0]);
+      if (pid > 0) out.push(pid);
+    } catch {
+      /* not started, or already stopped */
+    }
+  }
+  return out;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { inject } from 'vitest';
+import { provided } from './provided.js';
+import { pidsIn } from './ports.js';
 import { freePort } from './ports.js';
 
 const run = promisify(execFile);
@@ -21,6 +22,8 @@ export interface Postgres {
   dir: string;
   port: number;
   stop(): Promise<void>;
+  /** Its processes, from the pid file (read synchronously: for an exit hook). */
+  pids(): number[];
   start(): Promise<void>;
 }
 
@@ -46,6 +49,7 @@ export async function startPostgres(): Promise<Postgres> {
     port,
     start: () => script(['start', dir, String(port)]),
     stop: () => script(['stop', dir]),
+    pids: () => pidsIn([join(dir, 'data', 'postmaster.pid')]),
   };
 }
 
@@ -54,18 +58,9 @@ export async function removePostgres(pg: Postgres): Promise<void> {
   await rm(pg.dir, { recursive: true, force: true });
 }
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** The test run's PostgreSQL admin URL, or why it could not start. */
-    postgres: { url: string } | { error: string };
-  }
-}
-
 /** The run's PostgreSQL (test/global/engines.ts); throws with how to install it when it is missing. */
 export function runPostgres(): string {
-  const p = inject('postgres');
-  if ('error' in p) throw new Error(p.error);
-  return p.url;
+  return provided('postgres').url;
 }
 
 let made = 0;

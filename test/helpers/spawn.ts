@@ -86,6 +86,14 @@ export async function spawnBerth(opts: { root?: string; args?: string[]; tlsCa?:
 }
 
 /** Runs the `berth` command line once; its exit code and what it wrote (stdout, then stderr). */
+/** Waits until the berth at `url` answers /readyz with 200 (an engine it needs came back); throws after `ms`. */
+export async function readyAgain(url: string, ms = 20_000): Promise<void> {
+  for (const deadline = Date.now() + ms; (await fetch(`${url}/readyz`)).status !== 200; ) {
+    if (Date.now() > deadline) throw new Error(`berth at ${url} did not become ready again within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export function runCli(args: string[]): Promise<{ code: number; out: string; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
     execFile(CLI, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>

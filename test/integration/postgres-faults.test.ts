@@ -5,7 +5,7 @@
  * itself once the database is back. The server here is this test's own (it is stopped midway).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, runCli, spawnBerth, type Berth } from '../helpers/spawn.js';
+import { freePort, runCli, readyAgain, spawnBerth, type Berth } from '../helpers/spawn.js';
 import { removePostgres, runPostgres, startPostgres, type Postgres } from '../helpers/postgres.js';
 import { blob, imageManifest, OCI_MANIFEST } from '../helpers/oci.js';
 import { testDir } from '../helpers/tmp.js';
@@ -94,10 +94,7 @@ describe('berth on PostgreSQL, when the database is missing or goes away', () =>
       expect(Buffer.from(await again.arrayBuffer()).equals(bytes)).toBe(true);
 
       await pg.start();
-      for (let i = 0; (await fetch(`${berth.url}/readyz`)).status !== 200; i++) {
-        expect(i, 'berth did not become ready again within 20 s').toBeLessThan(200);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await readyAgain(berth.url);
       expect(await push(berth.url, 'app', 'v2')).toBe(201);
       expect((await fetch(`${berth.url}/v2/app/manifests/v2`, { headers: { accept: OCI_MANIFEST } })).status).toBe(200);
       const tags = (await (await fetch(`${berth.url}/v2/app/tags/list`)).json()) as { tags: string[] };

@@ -37,6 +37,9 @@ export interface S3Options {
   requestTimeoutMs: number;
 }
 
+/** S3's limit for one CopyObject (5 GiB). */
+export const COPY_LIMIT = 5 * 1024 ** 3;
+
 export interface ObjectInfo {
   key: string;
   size: number;

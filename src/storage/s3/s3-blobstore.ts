@@ -7,13 +7,10 @@ import { digestOf, newHash, type Digest } from '../../oci/digest.js';
 import type { BlobFill, BlobStore, ByteSource, OpenBlob } from '../blobstore.js';
 import { checkDigest } from '../checks.js';
 import { writeHashed } from '../hashing-writer.js';
-import type { S3Bucket } from './bucket.js';
+import { COPY_LIMIT, type S3Bucket } from './bucket.js';
 import type { S3Keys } from './keys.js';
 import { S3OpenBlob } from './open-blob.js';
 import { putVerified } from './put-verified.js';
-
-/** S3's limit for one CopyObject: a larger blob's age is not restarted by touch(). */
-const COPY_LIMIT = 5 * 1024 ** 3;
 
 /**
  * S3 gives LastModified in whole seconds (HeadObject's Last-Modified header): a blob touched at
@@ -81,7 +78,7 @@ export class S3BlobStore implements BlobStore {
     };
   }
 
-  /** Restarts the blob's age (garbage collection's delay) by copying it onto itself. */
+  /** Restarts the blob's age (garbage collection's delay) by copying it onto itself (not past COPY_LIMIT). */
   async touch(d: Digest): Promise<boolean> {
     const key = this.keys.blob(d);
     const h = await this.bucket.head(key);

@@ -14,11 +14,9 @@ import { digestOf, newHash, type Digest } from '../../oci/digest.js';
 import type { ByteSource, UploadStore } from '../blobstore.js';
 import { checkDigest } from '../checks.js';
 import { writeHashed } from '../hashing-writer.js';
-import type { ObjectInfo } from './bucket.js';
+import { COPY_LIMIT, type ObjectInfo } from './bucket.js';
 import { putVerified } from './put-verified.js';
 import type { S3BlobStore } from './s3-blobstore.js';
-
-const COPY_LIMIT = 5 * 1024 ** 3;
 
 interface HashState {
   hash: Hash;
