@@ -37,7 +37,15 @@ export async function openRegistry(opts: OpenOptions): Promise<OpenRegistry> {
     stores.close();
     throw err;
   });
-  const registry = new Registry({ blobs: stores.blobs, uploads: stores.uploads, index, options: { ...DEFAULT_REGISTRY_OPTIONS, ...opts.registry } });
+  // an index other processes share brings the locks and leases they agree through
+  const coordination = index.shared?.coordination();
+  const registry = new Registry({
+    blobs: stores.blobs,
+    uploads: stores.uploads,
+    index,
+    options: { ...DEFAULT_REGISTRY_OPTIONS, ...opts.registry },
+    ...(coordination ? { coordination } : {}),
+  });
   return {
     registry,
     blobs: stores.blobs,

@@ -18,7 +18,7 @@ export class PasswordCheck {
    * UNAUTHORIZED error a gate wants (with its WWW-Authenticate header).
    */
   async check(user: string | undefined, password: string, client: string | undefined, challenge?: (message: string) => RegistryError): Promise<void> {
-    this.limiter.check(client, user);
+    await this.limiter.check(client, user);
     if (user === undefined || !(await this.users.verify(user, password))) {
       await this.limiter.failed(client, user);
       const message = 'invalid username or password';

@@ -32,14 +32,19 @@ export interface VerifiedToken {
 /** Clock skew tolerated between berth processes or a token's issuer and its verifier. */
 const SKEW_SECONDS = 30;
 
+/** A new ES256 (P-256) private key, PEM (PKCS#8). */
+export async function newKeyPem(): Promise<string> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  return exportPKCS8(privateKey);
+}
+
 async function loadOrCreateKey(path: string, create: boolean): Promise<KeyObject> {
   try {
     return createPrivateKey(await readFile(path, 'utf8'));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw err;
   }
-  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const pem = await exportPKCS8(privateKey);
+  const pem = await newKeyPem();
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   try {
     const fh = await open(path, 'wx', 0o600);
@@ -62,10 +67,18 @@ export class TokenIssuer {
 
   /** `keyFile`: a PEM private key (P-256 EC or RSA); made (ES256) when `generate` and absent. */
   static async open(keyFile: string, generate: boolean, settings: TokenSettings): Promise<TokenIssuer> {
-    const key = await loadOrCreateKey(keyFile, generate);
+    return TokenIssuer.withKey(await loadOrCreateKey(keyFile, generate), keyFile, settings);
+  }
+
+  /** A key every replica shares (PEM), from where they keep it (`from` names that place in errors). */
+  static fromPem(pem: string, from: string, settings: TokenSettings): TokenIssuer {
+    return TokenIssuer.withKey(createPrivateKey(pem), from, settings);
+  }
+
+  private static withKey(key: KeyObject, from: string, settings: TokenSettings): TokenIssuer {
     const alg = key.asymmetricKeyType === 'rsa' ? 'RS256' : 'ES256';
     if (alg === 'ES256' && key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-      throw new Error(`${keyFile}: the token key must be RSA or EC P-256`);
+      throw new Error(`${from}: the token key must be RSA or EC P-256`);
     }
     return new TokenIssuer(key, createPublicKey(key), alg, settings);
   }

@@ -4,6 +4,7 @@ import { openRegistry } from '../open.js';
 import { ConfigError, durationMs, parseListen, type BerthConfig } from '../config/config.js';
 import { retentionRules } from '../registry/retention.js';
 import type { AuthDeps } from '../http/authorize.js';
+import type { SharedAuth } from '../index/metadata.js';
 import { StorePaths } from '../storage/paths.js';
 import { BasicGate, BearerGate } from '../auth/authenticator.js';
 import type { TokenService } from '../auth/token-service.js';
@@ -26,9 +27,9 @@ import { BundleExporter } from '../bundles/exporter.js';
 /**
  * Auth is wholly on when an htpasswd file is configured, and wholly off otherwise: Basic on /v2/, or
  * with `http.auth.token` Bearer tokens from /auth/token (signed by the configured key, or by one made
- * once under <root>/auth/).
+ * once under <root>/auth/, or, where replicas share the store, once for all of them in `shared`).
  */
-export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; tokens?: TokenService; passwords?: PasswordCheck }> {
+export async function authFrom(config: BerthConfig, shared?: SharedAuth): Promise<{ auth?: AuthDeps; tokens?: TokenService; passwords?: PasswordCheck }> {
   const path = config.http.auth?.htpasswd?.path;
   if (!path) return {};
   const users = new Htpasswd(path);
@@ -38,19 +39,18 @@ export async function authFrom(config: BerthConfig): Promise<{ auth?: AuthDeps; 
     perUser: f.perUser ?? DEFAULT_LIMITS.perUser,
     windowMs: (f.windowSeconds ?? DEFAULT_LIMITS.windowMs / 1000) * 1000,
     failureDelayMs: f.delayMs ?? DEFAULT_LIMITS.failureDelayMs,
-  });
+  }, shared?.failures);
   const policy = new AccessPolicy(config.accessControl ? validateAccessControl(config.accessControl) : AUTHENTICATED_ONLY);
   const t = config.http.auth?.token;
   const passwords = new PasswordCheck(users, limiter);
   if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter), policy }, passwords };
-  const { TokenIssuer } = await import('../auth/tokens.js');
+  const { TokenIssuer, newKeyPem } = await import('../auth/tokens.js');
   const { TokenService } = await import('../auth/token-service.js');
-  const issuer = await TokenIssuer.open(t.key ?? new StorePaths(config.storage.root).tokenKey, t.key === undefined, {
-    service: t.service ?? 'berth',
-    issuer: t.issuer ?? 'berth',
-    expiresIn: t.expiresIn ?? 300,
-    refreshExpiresIn: 30 * 24 * 3600,
-  });
+  const settings = { service: t.service ?? 'berth', issuer: t.issuer ?? 'berth', expiresIn: t.expiresIn ?? 300, refreshExpiresIn: 30 * 24 * 3600 };
+  const issuer =
+    t.key === undefined && shared
+      ? TokenIssuer.fromPem(await shared.secret('token-key', newKeyPem), 'the token key shared in the metadata database', settings)
+      : await TokenIssuer.open(t.key ?? new StorePaths(config.storage.root).tokenKey, t.key === undefined, settings);
   const realm = config.http.externalUrl ? `${config.http.externalUrl.replace(/\/+$/, '')}/auth/token` : undefined;
   return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy, limiter), passwords };
 }
@@ -98,8 +98,9 @@ export async function serve(config: BerthConfig): Promise<void> {
   };
   const storageStats = new StorageStatsCache(opened.blobs, opened.index);
   const metrics = config.metrics.enabled ? new (await import('../http/metrics.js')).Metrics({ registry: opened.registry, mirror: mirror?.pull, storage: storageStats.get }) : undefined;
-  const { auth, tokens, passwords } = await authFrom(config);
-  const sessions = config.ui.enabled && passwords ? new SessionStore(durationMs(config.ui.sessionTTL), (user) => passwords.users.has(user)) : undefined;
+  const sharedAuth = opened.index.shared?.auth;
+  const { auth, tokens, passwords } = await authFrom(config, sharedAuth);
+  const sessions = config.ui.enabled && passwords ? new SessionStore(durationMs(config.ui.sessionTTL), (user) => passwords.users.has(user), sharedAuth?.sessions) : undefined;
   const ui = config.ui.enabled
     ? (await import('../ui/ui.js')).createUi(opened.index, opened.registry, {
         ...(passwords ? { passwords } : {}),
@@ -135,42 +136,44 @@ export async function serve(config: BerthConfig): Promise<void> {
   });
   mirror?.setLog(app.log);
   const stopTlsWatch = tls ? watchTls(app.server as import('node:https').Server, tls, app.log) : undefined;
+  // Maintenance runs on one process at a time for the whole store (the coordination's leases): each
+  // replica's timer offers to run a job, and it runs where its last run finished long enough ago.
+  const leases = opened.registry.coordination.leases;
+  const timers: NodeJS.Timeout[] = [];
+  const every = (job: string, ms: number, work: () => Promise<void>, firstMs = ms) => {
+    const offer = () =>
+      void leases.run(job, ms * 0.9, work).catch((err: unknown) => app.log.error({ err, job }, `${job} failed`));
+    const first = setTimeout(offer, firstMs);
+    const t = setInterval(offer, ms);
+    first.unref();
+    t.unref();
+    timers.push(first, t);
+  };
   // mirror.sync.images: prefetched soon after start, then every mirror.sync.interval
-  const syncOnce = () => void mirror?.sync?.run().catch((err: unknown) => app.log.error({ err }, 'mirror sync failed'));
-  const syncStart = mirror?.sync ? setTimeout(syncOnce, 1000) : undefined;
-  const syncTimer = mirror?.sync ? setInterval(syncOnce, mirror.syncIntervalMs) : undefined;
-  syncStart?.unref();
-  syncTimer?.unref();
+  if (mirror?.sync) {
+    const sync = mirror.sync;
+    every('mirror-sync', mirror.syncIntervalMs, async () => void (await sync.run()), 1000);
+  }
   // storage.uploadTTL: abandoned upload sessions and their data go away by themselves.
   const ttl = durationMs(config.storage.uploadTTL);
-  const sweep = setInterval(() => {
-    opened.registry.uploads.expire(ttl).then(
-      (n) => n > 0 && app.log.info({ expired: n }, 'expired upload sessions'),
-      (err: unknown) => app.log.error({ err }, 'upload expiry failed'),
-    );
-  }, Math.max(1000, Math.min(ttl / 4, 10 * 60_000)));
-  sweep.unref();
+  every('upload-expiry', Math.max(1000, Math.min(ttl / 4, 10 * 60_000)), async () => {
+    const n = await opened.registry.uploads.expire(ttl);
+    if (n > 0) app.log.info({ expired: n }, 'expired upload sessions');
+  });
   const gcEvery = config.storage.gc.enabled ? durationMs(config.storage.gc.interval) : 0;
-  const gc =
-    gcEvery > 0
-      ? setInterval(() => {
-          (async () => {
-            const retention = await opened.registry.retention.run(config.storage.retention?.dryRun ?? false);
-            if (retention.tagsDeleted.length) app.log.info({ retention }, retention.dryRun ? 'retention would delete' : 'retention');
-            app.log.info({ gc: await opened.registry.gc.run({ delayMs: durationMs(config.storage.gc.delay), dryRun: false }) }, 'garbage collection');
-          })().catch((err: unknown) => app.log.error({ err }, 'retention or garbage collection failed'));
-        }, gcEvery)
-      : undefined;
-  gc?.unref();
-  const scrub = config.storage.scrub.enabled
-    ? setInterval(() => {
-        opened.registry.verifier.run(false).then(
-          (r) => (r.problems.length ? app.log.error : app.log.info).call(app.log, { scrub: { ...r, problems: r.problems.slice(0, 100) } }, 'scrub'),
-          (err: unknown) => app.log.error({ err }, 'scrub failed'),
-        );
-      }, durationMs(config.storage.scrub.interval))
-    : undefined;
-  scrub?.unref();
+  if (gcEvery > 0) {
+    every('gc-schedule', gcEvery, async () => {
+      const retention = await opened.registry.retention.run(config.storage.retention?.dryRun ?? false);
+      if (retention.tagsDeleted.length) app.log.info({ retention }, retention.dryRun ? 'retention would delete' : 'retention');
+      app.log.info({ gc: await opened.registry.gc.run({ delayMs: durationMs(config.storage.gc.delay), dryRun: false }) }, 'garbage collection');
+    });
+  }
+  if (config.storage.scrub.enabled) {
+    every('scrub', durationMs(config.storage.scrub.interval), async () => {
+      const r = await opened.registry.verifier.run(false);
+      (r.problems.length ? app.log.error : app.log.info).call(app.log, { scrub: { ...r, problems: r.problems.slice(0, 100) } }, 'scrub');
+    });
+  }
   const pulls = setInterval(() => void opened.registry.manifests.flushPulls().catch(() => undefined), 60_000);
   pulls.unref();
   let stopping = false;
@@ -178,12 +181,8 @@ export async function serve(config: BerthConfig): Promise<void> {
     if (stopping) process.exit(1); // a second signal: exit at once
     stopping = true;
     health.shuttingDown = true;
-    clearInterval(sweep);
-    if (gc) clearInterval(gc);
-    if (scrub) clearInterval(scrub);
-    if (syncStart) clearTimeout(syncStart);
+    for (const t of timers) clearInterval(t);
     stopTlsWatch?.();
-    if (syncTimer) clearInterval(syncTimer);
     app.log.info({ signal }, 'shutting down');
     // app.close() stops accepting and waits for in-flight requests; past the timeout they are cut off
     const force = setTimeout(() => {

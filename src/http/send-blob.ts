@@ -8,9 +8,14 @@
  * - copied (TLS, a blob still being filled by the mirror, no addon): two reused buffers, one read from
  *   the file while the other is written to the socket; nothing allocated per chunk, and a read waits
  *   only for the write two chunks back.
+ * - piped (an object store's blob): its GET's body goes to the socket chunk by chunk as it arrives,
+ *   paused while the socket is full; no copy in berth.
  */
 import type { FastifyReply } from 'fastify';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { OpenBlob } from '../storage/blobstore.js';
 import { sendfile, sent, socketFd, type SendFile } from './zero-copy.js';
 
@@ -23,6 +28,9 @@ const SLICE = 8 * 1024 * 1024;
 /** Sent by the kernel alone before another chunk goes through Node, so its idle timer sees activity. */
 const MAX_UNSEEN = 64 * 1024 * 1024;
 
+/** What a blob route sets before the body; an error answer instead of the body goes without them. */
+const BLOB_HEADERS = ['content-length', 'content-range', 'content-type', 'docker-content-digest', 'accept-ranges', 'etag', 'cache-control'];
+
 /** Resolves when the chunk is handed to the kernel, with the error if the write failed (never rejects). */
 function writeChunk(res: ServerResponse, buf: Buffer): Promise<Error | null | undefined> {
   return new Promise((resolve) => {
@@ -32,6 +40,17 @@ function writeChunk(res: ServerResponse, buf: Buffer): Promise<Error | null | un
 
 /** Sends bytes [start, end] of `blob`; the status and headers are the reply's. `zeroCopy: false` always copies. */
 export async function sendBlob(reply: FastifyReply, status: number, blob: OpenBlob, start: number, end: number, zeroCopy = true): Promise<void> {
+  // an object store's GET starts before the headers go: a blob collected since it was opened is
+  // then still a 404 with the error envelope, not a cut connection
+  let body: Readable | undefined;
+  try {
+    if (blob.fd === undefined && blob.body) body = await blob.body(start, end);
+  } catch (err) {
+    await blob.close();
+    // the error answer must not go out under the blob's headers (its length, a year of caching)
+    for (const h of BLOB_HEADERS) reply.removeHeader(h);
+    throw err;
+  }
   reply.hijack(); // Fastify's 'finish' listener still logs the request
   const res = reply.raw;
   const headers: OutgoingHttpHeaders = {};
@@ -40,6 +59,7 @@ export async function sendBlob(reply: FastifyReply, status: number, blob: OpenBl
   const fd = zeroCopy && sendfile && blob.fd !== undefined ? socketFd(res.socket) : undefined;
   try {
     if (fd !== undefined) await sendZeroCopy(res, sendfile!, fd, blob, start, end);
+    else if (body) await sendPiped(res, body, end - start + 1);
     else await sendCopied(res, blob, start, end);
     res.end();
   } catch {
@@ -73,6 +93,20 @@ async function sendZeroCopy(res: ServerResponse, kernel: SendFile, socketFd: num
   } finally {
     kernel.release(sock);
   }
+}
+
+async function sendPiped(res: ServerResponse, body: Readable, length: number): Promise<void> {
+  let n = 0;
+  body.on('data', (c: Buffer) => (n += c.length));
+  body.pipe(res, { end: false });
+  try {
+    // the client leaving ends the download; the store's body failing or ending short, too
+    await Promise.race([finished(body), once(res, 'close').then(() => Promise.reject(new Error('the client left')))]);
+  } finally {
+    body.unpipe(res);
+  }
+  if (n !== length) throw new Error(`blob ended early: ${n} of ${length} bytes`);
+  sent.copied += n;
 }
 
 async function sendCopied(res: ServerResponse, blob: OpenBlob, start: number, end: number): Promise<void> {

@@ -4,6 +4,9 @@
  * to one repository (see registry/locks.ts); every multi-key change is one atomic write.
  */
 import type { Descriptor } from '../oci/manifest.js';
+import type { Coordination } from '../registry/coordination.js';
+import type { FailureLog } from '../auth/limiter.js';
+import type { SessionTable } from '../auth/sessions.js';
 
 export interface ManifestRecord {
   digest: string;
@@ -120,6 +123,30 @@ export interface UploadIndex {
   deleteUpload(id: string): Promise<void>;
 }
 
+/** Login state kept where every process serving the store sees it. */
+export interface SharedAuth {
+  sessions: SessionTable;
+  failures: FailureLog;
+  /** The secret named `name`, made by `make` in whichever process asks first; every process gets that one. */
+  secret(name: string, make: () => Promise<string>): Promise<string>;
+}
+
+/** What an index that other processes write too (PostgreSQL, many replicas) adds. */
+export interface SharedIndex {
+  /**
+   * Each repository's change stamp, read in one round trip: it moves with every change to the
+   * repository's manifests or tags, whichever process made it (absent: no such repository). A cache
+   * entry filled after reading a stamp is current while the stamp has not moved.
+   */
+  stamps(repos: string[]): Promise<Map<string, string>>;
+  /** Locks and leases across the processes (opened once, closed with the index). */
+  coordination(): Coordination;
+  /** Login state the processes share: web sessions, failed logins, generated secrets. */
+  readonly auth: SharedAuth;
+}
+
 export interface MetadataIndex extends RepositoryIndex, BlobLinkIndex, ManifestIndex, TagIndex, UploadIndex {
   close(): Promise<void>;
+  /** Present when other processes may write this index: see SharedIndex. */
+  readonly shared?: SharedIndex;
 }

@@ -7,9 +7,10 @@ import { NETWORK_ERROR_CODES, RegistryError } from '../oci/errors.js';
 
 /**
  * SQLSTATEs (PostgreSQL appendix A): class 08 connection exceptions; 57P01-57P03 admin or crash
- * shutdown and "cannot connect now" (starting up); 53300 too many connections.
+ * shutdown and "cannot connect now" (starting up); 53300 too many connections; 55P03 a lock wait
+ * past lock_timeout (another replica holds it too long).
  */
-const SERVER_GONE = /^(08...|57P0[123]|53300)$/;
+const SERVER_GONE = /^(08...|57P0[123]|53300|55P03)$/;
 
 /** pg's own messages for a connection that ended or timed out (they carry no code). */
 const PG_CLIENT = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection terminated unexpectedly|not queryable/i;

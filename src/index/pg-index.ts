@@ -8,7 +8,9 @@ import pg from 'pg';
 import { EngineError } from '../config/config.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { tagOrder } from './keys.js';
-import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, UploadRecord } from './metadata.js';
+import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, SharedIndex, UploadRecord } from './metadata.js';
+import { PgCoordination } from './pg-coordination.js';
+import { pgAuth } from './pg-auth.js';
 import { migrate, quoteIdent } from './pg-schema.js';
 import { unavailable } from './pg-errors.js';
 
@@ -51,7 +53,8 @@ const SQL = {
       LEFT JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
       LEFT JOIN manifest_bytes b ON b.digest = t.digest
     WHERE t.repo = $1 AND t.tag = $2`,
-  putManifest: `WITH r AS (INSERT INTO repositories (name, created_at) VALUES ($1, $9) ON CONFLICT DO NOTHING),
+  putManifest: `WITH r AS (INSERT INTO repositories (name, created_at, version) VALUES ($1, $9, nextval('changes'))
+            ON CONFLICT (name) DO UPDATE SET version = excluded.version),
       b AS (INSERT INTO manifest_bytes (digest, bytes) VALUES ($2, $3) ON CONFLICT DO NOTHING),
       f AS (INSERT INTO referrers (repo, subject, digest, descriptor) SELECT $1, $5, $2, $6 WHERE $6::text IS NOT NULL
             ON CONFLICT (repo, subject, digest) DO UPDATE SET descriptor = excluded.descriptor),
@@ -61,6 +64,7 @@ const SQL = {
     ON CONFLICT (repo, digest) DO UPDATE SET subject = excluded.subject, record = excluded.record`,
   deleteManifest: `WITH m AS (DELETE FROM manifests WHERE repo = $1 AND digest = $2 RETURNING subject),
       f AS (DELETE FROM referrers WHERE repo = $1 AND digest = $2 AND subject IN (SELECT subject FROM m)),
+      v AS (UPDATE repositories SET version = nextval('changes') WHERE name = $1 AND EXISTS (SELECT 1 FROM m)),
       t AS (DELETE FROM tags WHERE repo = $1 AND digest = $2 AND EXISTS (SELECT 1 FROM m) RETURNING tag)
     SELECT (SELECT count(*) FROM m)::int AS found, ARRAY(SELECT tag FROM t ORDER BY tag) AS tags`,
   tagsOf: 'SELECT tag FROM tags WHERE repo = $1 AND digest = $2 ORDER BY tag',
@@ -77,7 +81,10 @@ const SQL = {
   pulledAt: 'SELECT at FROM pulls WHERE repo = $1 AND digest = $2',
   tag: 'SELECT digest FROM tags WHERE repo = $1 AND tag = $2',
   tags: 'SELECT tag FROM tags WHERE repo = $1 AND (sort_key, tag) > ($2, $3) ORDER BY sort_key, tag LIMIT $4',
-  deleteTag: 'DELETE FROM tags WHERE repo = $1 AND tag = $2',
+  deleteTag: `WITH t AS (DELETE FROM tags WHERE repo = $1 AND tag = $2 RETURNING 1),
+      v AS (UPDATE repositories SET version = nextval('changes') WHERE name = $1 AND EXISTS (SELECT 1 FROM t))
+    SELECT count(*)::int AS n FROM t`,
+  stamps: 'SELECT name, version FROM repositories WHERE name = ANY($1::text[])',
   upload: 'SELECT record FROM uploads WHERE id = $1',
   uploads: 'SELECT record FROM uploads ORDER BY id',
   putUpload: 'INSERT INTO uploads (id, record) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET record = excluded.record',
@@ -95,10 +102,26 @@ type Row = Record<string, unknown>;
 const limitOf = (n: number) => (Number.isFinite(n) ? n : null); // LIMIT NULL: no limit
 
 export class PgIndex implements MetadataIndex {
+  readonly shared: SharedIndex;
+  private coordinated: PgCoordination | undefined;
+
   private constructor(
     private readonly pool: pg.Pool,
     readonly where: string,
-  ) {}
+    opts: PgIndexOptions,
+  ) {
+    this.shared = {
+      stamps: async (repos) => new Map((await this.rows<{ name: string; version: string }>('stamps', [repos])).map((r) => [r.name, r.version])),
+      coordination: () => (this.coordinated ??= new PgCoordination(opts, where)),
+      auth: pgAuth(async (text, values) => {
+        try {
+          return (await this.pool.query(text, values)).rows;
+        } catch (err) {
+          throw unavailable(err, this.where);
+        }
+      }),
+    };
+  }
 
   /**
    * Connects, and creates or upgrades the schema. Throws, naming the server and the cause, when the
@@ -118,6 +141,8 @@ export class PgIndex implements MetadataIndex {
     });
     // an idle connection the server dropped: the pool discards it; the next query connects anew
     pool.on('error', () => undefined);
+    // ...and one checked out (a walk's) fails its query instead of raising an uncaught 'error'
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       const client = await pool.connect();
       try {
@@ -129,7 +154,7 @@ export class PgIndex implements MetadataIndex {
       await pool.end().catch(() => undefined);
       throw new EngineError(`PostgreSQL at ${where}: ${describeError(err)}`, { cause: err });
     }
-    return new PgIndex(pool, where);
+    return new PgIndex(pool, where, opts);
   }
 
   /** Connects once and asks the server its version (`berth config check`): no schema is touched. */
@@ -148,6 +173,7 @@ export class PgIndex implements MetadataIndex {
   }
 
   async close(): Promise<void> {
+    await this.coordinated?.close();
     await this.pool.end();
   }
 
@@ -358,7 +384,7 @@ export class PgIndex implements MetadataIndex {
   }
 
   async deleteTag(repo: string, tag: string): Promise<boolean> {
-    return ((await this.q('deleteTag', [repo, tag])).rowCount ?? 0) > 0;
+    return ((await this.one<{ n: number }>('deleteTag', [repo, tag]))?.n ?? 0) > 0;
   }
 
   // --- uploads ------------------------------------------------------------------------------

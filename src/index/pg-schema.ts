@@ -4,7 +4,9 @@
  * order LevelDB keeps, so `_catalog` and a repository's links page in the same order on either
  * engine, and each page is a keyset scan of a primary key or index (the same cost at any size).
  *
- *   repositories (name)                        the catalog
+ *   repositories (name)                        the catalog; `version` moves (from the sequence
+ *                                                 `changes`) with every change to its manifests or
+ *                                                 tags: replicas check it before serving what they cache
  *   blob_links   (repo, digest)                blobs a repository may read; by (digest, repo) the reverse
  *   manifest_bytes (digest)                    every manifest's bytes, by content digest
  *   manifests    (repo, digest)                manifests of a repository; by digest to find unused bytes
@@ -13,6 +15,9 @@
  *   referrers    (repo, subject, digest)       -> the descriptor the referrers API lists
  *   pulls        (repo, digest)                last pull, written in batches
  *   uploads      (id)                          blob-upload sessions
+ *   jobs         (name)                        when each maintenance job last finished (leases)
+ *   web_sessions (id), login_failures (key, at), secrets (name)
+ *                                              login state every replica shares (pg-auth.ts)
  *
  * A migration is appended, never edited: a database records the versions it has applied.
  */
@@ -39,6 +44,14 @@ const MIGRATIONS: readonly string[] = [
      descriptor text NOT NULL, PRIMARY KEY (repo, subject, digest));
    CREATE TABLE pulls (repo text COLLATE "C" NOT NULL, digest text COLLATE "C" NOT NULL, at bigint NOT NULL, PRIMARY KEY (repo, digest));
    CREATE TABLE uploads (id text COLLATE "C" PRIMARY KEY, record text NOT NULL);`,
+  `CREATE SEQUENCE changes;
+   ALTER TABLE repositories ADD COLUMN version bigint NOT NULL DEFAULT 0;
+   CREATE TABLE jobs (name text COLLATE "C" PRIMARY KEY, finished_at bigint NOT NULL);
+   CREATE TABLE web_sessions (id text COLLATE "C" PRIMARY KEY, session text NOT NULL, expires_at bigint NOT NULL);
+   CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
+   CREATE TABLE login_failures (key text COLLATE "C" NOT NULL, at bigint NOT NULL);
+   CREATE INDEX login_failures_by_key ON login_failures (key, at);
+   CREATE TABLE secrets (name text COLLATE "C" PRIMARY KEY, value text NOT NULL);`,
 ];
 
 /** The schema version this build writes and reads. */

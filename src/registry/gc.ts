@@ -8,7 +8,8 @@
  */
 import type { BlobStore } from '../storage/blobstore.js';
 import type { ManifestRecord, MetadataIndex } from '../index/metadata.js';
-import type { KeyedMutex, SweepLock } from './locks.js';
+import type { KeyedLock, Leases, SweepGate } from './coordination.js';
+import { RegistryError } from '../oci/errors.js';
 import type { ManifestService } from './manifests.js';
 import { allRepositories } from '../index/repositories.js';
 import { linkedBlobs } from './linked-blobs.js';
@@ -69,18 +70,30 @@ export class GarbageCollector {
     private readonly store: BlobStore,
     private readonly index: MetadataIndex,
     private readonly manifests: ManifestService,
-    private readonly repoLocks: KeyedMutex,
-    private readonly sweep: SweepLock,
+    private readonly repoLocks: KeyedLock,
+    private readonly sweep: SweepGate,
+    private readonly leases: Leases,
   ) {}
 
   get isRunning(): boolean {
     return this.running !== undefined;
   }
 
-  /** One run at a time: a second call while one runs gets the same result. */
+  /**
+   * One run at a time: a second call while one runs here gets the same result; while one runs in
+   * another process serving the same store (the `gc` lease), UNAVAILABLE. Dry runs change nothing
+   * and need no lease.
+   */
   run(opts: GcOptions): Promise<GcReport> {
-    this.running ??= this.collect(opts).finally(() => (this.running = undefined));
+    this.running ??= this.leased(opts).finally(() => (this.running = undefined));
     return this.running;
+  }
+
+  private async leased(opts: GcOptions): Promise<GcReport> {
+    if (opts.dryRun) return this.collect(opts);
+    const r = await this.leases.run('gc', 0, () => this.collect(opts));
+    if (!r.ran) throw new RegistryError('UNAVAILABLE', 'a garbage collection is running in another berth serving this registry; try again when it ends');
+    return r.value;
   }
 
   private async collect(opts: GcOptions): Promise<GcReport> {

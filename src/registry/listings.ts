@@ -9,6 +9,7 @@ import { parseDigest } from '../oci/digest.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { MetadataIndex } from '../index/metadata.js';
 import type { RegistryOptions } from './registry.js';
+import type { Stamp } from './stamps.js';
 
 export interface PageRequest {
   /** `n`; undefined asks for everything (tags) or the default page (catalog). */
@@ -32,9 +33,11 @@ export interface ReferrersResult {
  * 10,000 tags from LevelDB takes 10-20 ms (about 1 µs a key in the native iterator); a kept list is
  * valid while the manifest service's change counter has not moved since before it was read (every
  * tag change passes through that service), so a list is never served after a change was acknowledged.
+ * Where other processes write the index too, a list also carries its repository's change stamp
+ * (stamps.ts), checked like the manifest cache's.
  */
 class WholeTagLists {
-  private readonly lists = new Map<string, { version: number; items: string[]; cost: number }>();
+  private readonly lists = new Map<string, { version: number; items: string[]; cost: number; stamp?: string }>();
   private bytes = 0;
 
   constructor(
@@ -42,20 +45,20 @@ class WholeTagLists {
     private readonly maxBytes: number,
   ) {}
 
-  get(repo: string): string[] | undefined {
+  get(repo: string, stamp: Stamp | undefined): string[] | undefined {
     const hit = this.lists.get(repo);
     if (!hit) return undefined;
-    if (hit.version === this.changes()) return hit.items;
+    if (hit.version === this.changes() && (stamp == null || hit.stamp === stamp)) return hit.items;
     this.drop(repo);
     return undefined;
   }
 
-  /** `version`: the counter read before the list was. */
-  set(repo: string, version: number, items: string[]): void {
+  /** `version`: the counter read before the list was; `stamp`: the repository's, read before too. */
+  set(repo: string, version: number, items: string[], stamp: Stamp | undefined): void {
     const cost = items.reduce((n, t) => n + t.length + 32, 64); // strings and array slots, an estimate
-    if (version !== this.changes() || cost > this.maxBytes / 4) return;
+    if (version !== this.changes() || stamp === null || cost > this.maxBytes / 4) return;
     this.drop(repo);
-    this.lists.set(repo, { version, items, cost });
+    this.lists.set(repo, stamp === undefined ? { version, items, cost } : { version, items, cost, stamp });
     this.bytes += cost;
     while (this.bytes > this.maxBytes) this.drop(this.lists.keys().next().value!);
   }
@@ -71,11 +74,12 @@ class WholeTagLists {
 export class ListingService {
   private readonly wholeTags: WholeTagLists;
 
-  /** `changes`: the manifest service's change counter (ManifestService.changes). */
+  /** `changes`: the manifest service's change counter (ManifestService.changes); `stampOf`: its stamps (ManifestService.stampOf). */
   constructor(
     private readonly index: MetadataIndex,
     private readonly options: RegistryOptions,
     private readonly changes: () => number,
+    private readonly stampOf: (repo: string) => Promise<Stamp> | undefined = () => undefined,
   ) {
     this.wholeTags = new WholeTagLists(changes, options.tagListCacheBytes);
   }
@@ -87,12 +91,13 @@ export class ListingService {
   }
 
   private async allTags(repo: string): Promise<string[]> {
-    const kept = this.wholeTags.get(repo);
+    const stamp = await this.stampOf(repo);
+    const kept = this.wholeTags.get(repo, stamp);
     if (kept) return kept;
     const version = this.changes();
     if (!(await this.index.repositoryExists(repo))) throw new RegistryError('NAME_UNKNOWN', `repository unknown: ${repo}`);
     const items = await this.index.listTags(repo, { limit: Infinity });
-    this.wholeTags.set(repo, version, items);
+    this.wholeTags.set(repo, version, items, stamp);
     return items;
   }
 

@@ -1,7 +1,9 @@
 /**
  * Hot manifests in memory: tag -> digest and (repo, digest) -> record and bytes, so a pull's
- * HEAD/GET by tag costs no index read. This process is the index's only writer, so every change
- * passes through ManifestService, which invalidates here. A read that raced a change must not
+ * HEAD/GET by tag costs no index read. When this process is the index's only writer, every change
+ * passes through ManifestService, which invalidates here. When other processes write it too, each
+ * entry also carries its repository's change stamp (stamps.ts) from before it was read, and is
+ * served only while the stamp read for the request is the same. A read that raced a change must not
  * refill the cache with what it read before the change: fills carry the cache's version from
  * before the read and are dropped if any change happened since (one counter, not one per
  * repository: it costs no memory per repository, and only a fill that raced a write is lost).
@@ -13,6 +15,7 @@
  * would hold several times its size).
  */
 import type { ManifestRecord } from '../index/metadata.js';
+import type { Stamp } from './stamps.js';
 
 export interface CachedManifest {
   record: ManifestRecord;
@@ -27,7 +30,14 @@ interface Slot {
   entry: CachedManifest;
   cost: number;
   used: boolean;
+  stamp?: string;
 }
+
+/**
+ * `stamp`: undefined where this process is the only writer (nothing to check); a stamp, which the
+ * entry must carry; null where the index cannot answer now (what is held is served).
+ */
+const current = (held: string | undefined, stamp: Stamp | undefined) => stamp == null || held === stamp;
 
 export class ManifestCache {
   private readonly tags = new Map<string, string>();
@@ -49,31 +59,36 @@ export class ManifestCache {
     this.generation++;
   }
 
-  tag(repo: string, tag: string): string | undefined {
-    return this.tags.get(repo + SEP + tag);
+  /** A stamped tag entry is held as `<stamp> SEP <digest>`: one string, no object per entry. */
+  tag(repo: string, tag: string, stamp?: Stamp): string | undefined {
+    const held = this.tags.get(repo + SEP + tag);
+    if (held === undefined || stamp === undefined) return held;
+    const at = held.indexOf(SEP);
+    return at >= 0 && current(held.slice(0, at), stamp) ? held.slice(at + 1) : undefined;
   }
 
-  manifest(repo: string, digest: string): CachedManifest | undefined {
+  manifest(repo: string, digest: string, stamp?: Stamp): CachedManifest | undefined {
     const slot = this.manifests.get(repo + SEP + digest);
-    if (!slot) return undefined;
+    if (!slot || (stamp !== undefined && !current(slot.stamp, stamp))) return undefined;
     slot.used = true;
     return slot.entry;
   }
 
-  fillTag(repo: string, tag: string, digest: string, seen: number): void {
-    if (seen !== this.generation) return;
+  /** `stamp`: the repository's stamp read before the tag was (a null one fills nothing). */
+  fillTag(repo: string, tag: string, digest: string, seen: number, stamp?: Stamp): void {
+    if (seen !== this.generation || stamp === null) return;
     const key = repo + SEP + tag;
     this.tags.delete(key);
-    this.tags.set(key, digest);
+    this.tags.set(key, stamp === undefined ? digest : stamp + SEP + digest);
     while (this.tags.size > this.maxTags) this.tags.delete(this.tags.keys().next().value!);
   }
 
-  fillManifest(repo: string, entry: CachedManifest, seen: number): void {
+  fillManifest(repo: string, entry: CachedManifest, seen: number, stamp?: Stamp): void {
     const cost = entry.bytes.length + ENTRY_OVERHEAD;
-    if (seen !== this.generation || cost > this.maxBytes / 8) return;
+    if (seen !== this.generation || stamp === null || cost > this.maxBytes / 8) return;
     const key = repo + SEP + entry.record.digest;
     this.dropManifest(key);
-    this.manifests.set(key, { entry, cost, used: false });
+    this.manifests.set(key, stamp === undefined ? { entry, cost, used: false } : { entry, cost, used: false, stamp });
     this.bytes += cost;
     while (this.bytes > this.maxBytes) {
       const [oldest, slot] = this.manifests.entries().next().value!;

@@ -8,9 +8,10 @@ import { digestBytes, looksLikeDigest, parseDigest, type Digest } from '../oci/d
 import { isValidTag } from '../oci/names.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import type { ManifestRecord, MetadataIndex } from '../index/metadata.js';
-import type { KeyedMutex, SweepLock } from './locks.js';
+import type { KeyedLock, SweepGate } from './coordination.js';
 import type { RegistryOptions } from './registry.js';
 import { ManifestCache, type CachedManifest } from './manifest-cache.js';
+import type { Stamp, StampReader } from './stamps.js';
 
 export type Reference = { kind: 'digest'; digest: Digest } | { kind: 'tag'; tag: string };
 
@@ -28,8 +29,10 @@ export class ManifestService {
   constructor(
     private readonly index: MetadataIndex,
     private readonly options: RegistryOptions,
-    private readonly locks: KeyedMutex,
-    private readonly sweep: SweepLock,
+    private readonly locks: KeyedLock,
+    private readonly sweep: SweepGate,
+    /** Present when other processes write the index too: every cache hit is checked against it. */
+    private readonly stamps?: StampReader,
   ) {
     // ~200 bytes a tag entry: 16,384 hot tags cost about 3 MiB.
     this.cache = new ManifestCache(options.manifestCacheBytes, 16_384);
@@ -45,8 +48,13 @@ export class ManifestService {
     return this.cache.version();
   }
 
+  /** The repository's change stamp when other processes write the index (undefined when none do). */
+  stampOf(repo: string): Promise<Stamp> | undefined {
+    return this.stamps?.of(repo);
+  }
+
   async hasTag(repo: string, tag: string): Promise<boolean> {
-    return this.cache.tag(repo, tag) !== undefined || (await this.index.tag(repo, tag)) !== undefined;
+    return (!this.stamps && this.cache.tag(repo, tag) !== undefined) || (await this.index.tag(repo, tag)) !== undefined;
   }
 
   /** Notes a pull (GET or HEAD) for retention's `pulledWithin`. */
@@ -69,8 +77,10 @@ export class ManifestService {
    * The manifest a reference names when memory holds both its tag and its bytes; undefined
    * otherwise (get() then reads the index). Only validated names, tags and digests are ever cached,
    * so a reference that is not valid finds nothing here. Tags never contain ':', digests always do.
+   * Always undefined when other processes write the index: a hit must then be checked (get()).
    */
   cached(repo: string, ref: string): CachedManifest | undefined {
+    if (this.stamps) return undefined;
     const digest = ref.includes(':') ? ref : this.cache.tag(repo, ref);
     return digest === undefined ? undefined : this.cache.manifest(repo, digest);
   }
@@ -79,24 +89,26 @@ export class ManifestService {
   async get(repo: string, ref: string): Promise<CachedManifest> {
     const r = parseReference(ref);
     if (!r) throw await this.unknown(repo, ref); // an invalid tag can name nothing
+    // read before anything else: what is filled below carries it (stamps.ts)
+    const stamp = this.stamps ? await this.stamps.of(repo) : undefined;
     const seen = this.cache.version();
-    const known = r.kind === 'digest' ? r.digest.value : this.cache.tag(repo, r.tag);
-    const hit = known === undefined ? undefined : this.cache.manifest(repo, known);
+    const known = r.kind === 'digest' ? r.digest.value : this.cache.tag(repo, r.tag, stamp);
+    const hit = known === undefined ? undefined : this.cache.manifest(repo, known, stamp);
     if (hit) return hit;
     // one index read for the tag, the record and the bytes (one round trip on PostgreSQL); only a
     // tag is ever unknown here, and a valid tag reference is the tag itself
     const found = await this.index.resolveManifest(repo, known === undefined ? { tag: ref } : { digest: known });
     if (!found) throw await this.unknown(repo, ref);
     if (known === undefined) {
-      this.cache.fillTag(repo, ref, found.digest, seen);
-      const filled = this.cache.manifest(repo, found.digest);
+      this.cache.fillTag(repo, ref, found.digest, seen, stamp);
+      const filled = this.cache.manifest(repo, found.digest, stamp);
       if (filled) return filled;
     }
     const { record, bytes } = found;
     if (!record) throw await this.unknown(repo, ref);
     if (!bytes) throw new RegistryError('MANIFEST_UNKNOWN', `manifest content missing: ${record.digest}`);
     const entry = { record, bytes };
-    this.cache.fillManifest(repo, entry, seen);
+    this.cache.fillManifest(repo, entry, seen, stamp);
     return entry;
   }
 

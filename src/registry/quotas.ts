@@ -26,6 +26,8 @@ export class Quotas {
   constructor(
     private readonly options: QuotaOptions,
     private readonly index: RepositoryIndex & BlobLinkIndex,
+    /** Other processes create repositories too: the count is taken anew each time, never kept. */
+    private readonly shared = false,
   ) {
     this.rules = options.quotas.map((rule) => ({ rule, re: globToRegExp(rule.repositories) }));
   }
@@ -35,7 +37,7 @@ export class Quotas {
   }
 
   private async repositories(): Promise<number> {
-    if (this.repoCount === undefined) {
+    if (this.repoCount === undefined || this.shared) {
       let n = 0;
       for await (const _ of allRepositories(this.index, 10_000)) n++;
       this.repoCount = n;

@@ -9,7 +9,8 @@ import { BlobService } from './blobs.js';
 import { UploadService } from './uploads.js';
 import { ManifestService } from './manifests.js';
 import { ListingService } from './listings.js';
-import { KeyedMutex, SweepLock } from './locks.js';
+import { localCoordination, type Coordination } from './coordination.js';
+import { StampReader } from './stamps.js';
 import { GarbageCollector } from './gc.js';
 import { Verifier } from './verify.js';
 import { Retention, type RetentionRule } from './retention.js';
@@ -47,6 +48,8 @@ export interface RegistryDeps {
   uploads: UploadStore;
   index: MetadataIndex;
   options: RegistryOptions;
+  /** Locks and leases (in-process when absent: this process is the index's only writer). */
+  coordination?: Coordination;
 }
 
 export class Registry {
@@ -58,16 +61,18 @@ export class Registry {
   readonly verifier: Verifier;
   readonly retention: Retention;
   readonly options: RegistryOptions;
+  readonly coordination: Coordination;
 
   constructor(deps: RegistryDeps) {
-    const repoLocks = new KeyedMutex();
-    const sweep = new SweepLock();
+    const c = (this.coordination = deps.coordination ?? localCoordination());
+    const { repoLocks, sweep } = c;
     this.options = deps.options;
     this.blobs = new BlobService(deps.blobs, deps.index, deps.options);
-    this.uploads = new UploadService(deps.blobs, deps.uploads, deps.index, sweep, new Quotas(deps.options.quotas, deps.index));
-    this.manifests = new ManifestService(deps.index, deps.options, repoLocks, sweep);
-    this.listings = new ListingService(deps.index, deps.options, () => this.manifests.changes());
-    this.gc = new GarbageCollector(deps.blobs, deps.index, this.manifests, repoLocks, sweep);
+    this.uploads = new UploadService(deps.blobs, deps.uploads, deps.index, c, new Quotas(deps.options.quotas, deps.index, c.shared));
+    const stamps = c.shared && deps.index.shared ? new StampReader(deps.index.shared.stamps) : undefined;
+    this.manifests = new ManifestService(deps.index, deps.options, repoLocks, sweep, stamps);
+    this.listings = new ListingService(deps.index, deps.options, () => this.manifests.changes(), (repo) => this.manifests.stampOf(repo));
+    this.gc = new GarbageCollector(deps.blobs, deps.index, this.manifests, repoLocks, sweep, c.leases);
     this.verifier = new Verifier(deps.blobs, deps.index, this.manifests, repoLocks);
     this.retention = new Retention(deps.options.retention, deps.index, this.manifests);
     this.gc.collectsUntagged = (repo) => this.retention.collectsUntagged(repo);

@@ -11,7 +11,7 @@ import { parseDigest, type Digest } from '../oci/digest.js';
 import { isValidName } from '../oci/names.js';
 import type { BlobStore, ByteSource, UploadStore } from '../storage/blobstore.js';
 import type { BlobLinkIndex, RepositoryIndex, UploadIndex, UploadRecord } from '../index/metadata.js';
-import { KeyedMutex, type SweepLock } from './locks.js';
+import type { Coordination, KeyedLock, SweepGate } from './coordination.js';
 import type { Quotas } from './quotas.js';
 
 export interface UploadState {
@@ -37,12 +37,17 @@ export interface Chunk {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class UploadService {
-  private readonly sessions = new KeyedMutex();
+  /** One request at a time per session, across every process that serves the store. */
+  private readonly sessions: KeyedLock;
+  private readonly sweep: SweepGate;
   /**
    * Sessions this process opened, as last written to the index: a PATCH or PUT then needs no index
    * read. After a restart the index alone answers (and load() reconciles it with the bytes on disk).
+   * Where other processes serve the same store, the next chunk may have gone to any of them: the
+   * index always answers, and this only counts sessions (metrics).
    */
   private readonly live = new Map<string, UploadRecord>();
+  private readonly trustLive: boolean;
 
   /** Sessions this process opened that have not ended (metrics). */
   get inProgress(): number {
@@ -53,9 +58,13 @@ export class UploadService {
     private readonly store: BlobStore,
     private readonly data: UploadStore,
     private readonly index: BlobLinkIndex & UploadIndex & RepositoryIndex,
-    private readonly sweep: SweepLock,
+    coordination: Pick<Coordination, 'uploadLocks' | 'sweep' | 'shared'>,
     private readonly quotas?: Quotas,
-  ) {}
+  ) {
+    this.sessions = coordination.uploadLocks;
+    this.sweep = coordination.sweep;
+    this.trustLive = !coordination.shared;
+  }
 
   /**
    * Links a stored blob into a repository, sharing the sweep lock so garbage collection cannot delete
@@ -211,7 +220,7 @@ export class UploadService {
   private async load(repo: string, id: string, owner?: string): Promise<UploadRecord> {
     const unknown = () => new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload unknown: ${id.slice(0, 64)}`);
     if (!UUID.test(id)) throw unknown();
-    const live = this.live.get(id);
+    const live = this.trustLive ? this.live.get(id) : undefined;
     // A session is bound to its repository and to whoever opened it: another caller holding its URL
     // learns nothing (BLOB_UPLOAD_UNKNOWN, as for a session that does not exist).
     if (live) {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { tryParseDigest, type Digest } from '../oci/digest.js';
 import type { BlobStore } from '../storage/blobstore.js';
 import type { MetadataIndex } from '../index/metadata.js';
-import type { KeyedMutex } from './locks.js';
+import type { KeyedLock } from './coordination.js';
 import type { ManifestService } from './manifests.js';
 import { allRepositories } from '../index/repositories.js';
 import { linkedBlobs } from './linked-blobs.js';
@@ -34,7 +34,7 @@ export class Verifier {
     private readonly store: BlobStore,
     private readonly index: MetadataIndex,
     private readonly manifests: ManifestService,
-    private readonly repoLocks: KeyedMutex,
+    private readonly repoLocks: KeyedLock,
   ) {}
 
   private async hashBlob(digest: Digest): Promise<string | undefined> {

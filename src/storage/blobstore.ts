@@ -19,6 +19,11 @@ export interface OpenBlob {
   close(): Promise<void>;
   /** A descriptor of the complete file, when the blob is one: the kernel may send it to a socket itself (sendfile). */
   readonly fd?: number;
+  /**
+   * Bytes [start, end] as the store sends them, when the blob is not a file (an object store): a
+   * download pipes them to the client as they arrive, with no copy through berth's own buffers.
+   */
+  body?(start: number, end: number): Promise<Readable>;
 }
 
 export interface BlobStatter {

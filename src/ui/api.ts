@@ -112,13 +112,13 @@ export async function apiRoutes(app: FastifyInstance, ui: UiDeps, a: ApiAuth): P
       if (!a.auth || !ui.passwords || !a.sessions) throw new RegistryError('UNSUPPORTED', 'authentication is off: there is nothing to log in to');
       rememberPrincipal(request, username);
       await ui.passwords.check(username, password, request.ip);
-      const s = a.sessions.create(username);
+      const s = await a.sessions.create(username);
       reply.header('set-cookie', cookie(s.id, Math.floor(a.sessions.ttlMs / 1000)));
       return { user: username, admin: a.auth.policy.isAdmin(username), csrf: s.csrf, expiresAt: s.expiresAt };
     });
 
     api.delete('/api/session', async (request, reply) => {
-      a.sessions?.end(cookieValue(request, SESSION_COOKIE));
+      await a.sessions?.end(cookieValue(request, SESSION_COOKIE));
       reply.header('set-cookie', cookie('', 0));
       return reply.code(204).send();
     });

@@ -29,11 +29,11 @@ export interface Berth {
   stop(): Promise<void>;
 }
 
-/** `tlsCa`: berth serves https (its config says so); the CA that signed its certificate. */
-export async function spawnBerth(opts: { root?: string; args?: string[]; tlsCa?: Buffer; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Berth> {
+/** `tlsCa`: berth serves https (its config says so); the CA that signed its certificate. `port`: a free one when absent. */
+export async function spawnBerth(opts: { root?: string; port?: number; args?: string[]; tlsCa?: Buffer; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Berth> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
   const root = opts.root ?? (await mkdtemp(join(tmpdir(), 'berth-spawn-')));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'serve', '--listen', host, '--root', root, ...(opts.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],

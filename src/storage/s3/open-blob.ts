@@ -1,14 +1,16 @@
 /**
- * An open blob in the object store. `stream()` is one ranged GET. `read()` (the copying download
- * loop, the bundle exporter) serves sequential reads from one GET that stays open, so a download is
- * one request however many buffers it is read into; a read elsewhere starts a new ranged GET.
+ * An open blob in the object store. `stream()` and `body()` (what a download pipes to its client)
+ * are one ranged GET each. `read()` (the bundle exporter) serves sequential reads from one GET that
+ * stays open, so a walk is one request however many buffers it is read into; a read elsewhere starts
+ * a new ranged GET.
  */
 import { Readable } from 'node:stream';
 import type { OpenBlob } from '../blobstore.js';
+import { RegistryError } from '../../oci/errors.js';
 import type { S3Bucket } from './bucket.js';
 
 export class S3OpenBlob implements OpenBlob {
-  private body: AsyncIterator<Buffer> | undefined;
+  private reader: AsyncIterator<Buffer> | undefined;
   private source: Readable | undefined;
   /** Where the open GET stands, and bytes it gave beyond the last read. */
   private position = -1;
@@ -33,6 +35,14 @@ export class S3OpenBlob implements OpenBlob {
     );
   }
 
+  async body(start: number, end: number): Promise<Readable> {
+    const body = await this.bucket.get(this.key, start, end);
+    // collected (or deleted) since it was opened: as if it had not been found
+    if (!body) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown: it was deleted as its download began');
+    this.source = body; // close() ends it
+    return body;
+  }
+
   async read(buf: Buffer, length: number, position: number): Promise<number> {
     if (position >= this.size || length === 0) return 0;
     if (position !== this.position) await this.reopen(position);
@@ -41,7 +51,7 @@ export class S3OpenBlob implements OpenBlob {
       let chunk = this.rest;
       this.rest = undefined;
       if (!chunk) {
-        const next = await this.body!.next();
+        const next = await this.reader!.next();
         if (next.done) break;
         chunk = next.value;
       }
@@ -59,7 +69,7 @@ export class S3OpenBlob implements OpenBlob {
     const body = await this.bucket.get(this.key, position);
     if (!body) throw new Error(`blob ${this.key} disappeared while being read`);
     this.source = body;
-    this.body = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    this.reader = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     this.position = position;
     this.rest = undefined;
   }
@@ -67,6 +77,6 @@ export class S3OpenBlob implements OpenBlob {
   async close(): Promise<void> {
     this.source?.destroy();
     this.source = undefined;
-    this.body = undefined;
+    this.reader = undefined;
   }
 }

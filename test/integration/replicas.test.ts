@@ -1,0 +1,165 @@
+/**
+ * Many replicas over one store (S3 in Ceph RGW, metadata in PostgreSQL), each request to any of
+ * them: three real `berth serve` processes behind a round-robin proxy (test/helpers/replicas.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReplicas, type Replicas } from '../helpers/replicas.js';
+import { runCli } from '../helpers/spawn.js';
+import { blob, imageManifest, OCI_MANIFEST, sha256 } from '../helpers/oci.js';
+
+let r: Replicas;
+/** What each digest the tests pushed was, to name what verify reports. */
+const names = new Map<string, string>();
+
+beforeAll(async () => {
+  r = await startReplicas(3, { storage: { gc: { delay: '0s' } } });
+}, 60_000);
+
+afterAll(async () => {
+  await r?.stop();
+});
+
+async function upload(base: string, repo: string): Promise<string> {
+  const res = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  expect(res.status).toBe(202);
+  return new URL(res.headers.get('location')!, base).pathname;
+}
+
+async function patch(base: string, path: string, bytes: Buffer, start: number): Promise<Response> {
+  return fetch(`${base}${path}`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/octet-stream', 'content-range': `${start}-${start + bytes.length - 1}` },
+    body: bytes,
+  });
+}
+
+async function verifyClean(context: string): Promise<void> {
+  const v = await runCli(['verify', ...r.configArgs, '--root', r.berths[0]!.root]);
+  const report = JSON.parse(v.stdout) as { blobsChecked: number; problems: unknown[] };
+  const named = (report.problems as { digest?: string }[]).map((p) => ({ ...p, was: names.get(p.digest ?? '') }));
+  expect(named, context).toEqual([]);
+  expect(report.blobsChecked).toBeGreaterThan(0);
+}
+
+describe('replicas behind a round-robin proxy (s3+postgres)', () => {
+  it('completes a chunked upload whose POST, every PATCH and the PUT each land on another replica', async () => {
+    const bytes = randomBytes(5 * 1024 * 1024 + 77);
+    const digest = sha256(bytes);
+    names.set(digest, 'chunked');
+    const from = r.served.length;
+    const path = await upload(r.url, 'chunks/app');
+    const sizes = [1, 1024 * 1024, 3, 2 * 1024 * 1024, 5000];
+    let at = 0;
+    for (const n of sizes) {
+      const res = await patch(r.url, path, bytes.subarray(at, at + n), at);
+      expect(res.status, await res.text()).toBe(202);
+      at += n;
+      expect(res.headers.get('range')).toBe(`0-${at - 1}`);
+    }
+    const put = await fetch(`${r.url}${path}?digest=${digest}`, { method: 'PUT', body: bytes.subarray(at) });
+    expect(put.status, await put.text()).toBe(201);
+    const seen = r.served.slice(from);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).not.toBe(seen[i - 1]);
+    for (const b of r.berths) {
+      const got = await fetch(`${b.url}/v2/chunks/app/blobs/${digest}`);
+      expect(got.status).toBe(200);
+      expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(digest);
+    }
+  });
+
+  it('lets a client resume an upload through the others when the replica under it is killed mid-chunk', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024);
+    const digest = sha256(bytes);
+    names.set(digest, 'resumed');
+    const path = await upload(r.url, 'resume/app');
+    expect((await patch(r.url, path, bytes.subarray(0, 1024 * 1024), 0)).status).toBe(202);
+    // the next chunk goes straight to replica 2, which dies with half of it received
+    const cut = new Promise<void>((resolve) => {
+      const req = httpRequest(`${r.berths[2]!.url}${path}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/octet-stream', 'content-range': `${1024 * 1024}-${2 * 1024 * 1024 - 1}`, 'content-length': String(1024 * 1024) },
+      });
+      req.on('error', () => resolve());
+      req.on('response', () => resolve());
+      req.write(bytes.subarray(1024 * 1024, 1024 * 1024 + 512 * 1024));
+    });
+    await new Promise((res) => setTimeout(res, 300));
+    await r.kill(2);
+    await cut;
+    try {
+      const status = await fetch(`${r.url}${path}`);
+      expect(status.status).toBe(204);
+      expect(status.headers.get('range')).toBe(`0-${1024 * 1024 - 1}`); // the cut chunk left nothing
+      expect((await patch(r.url, path, bytes.subarray(1024 * 1024, 2 * 1024 * 1024), 1024 * 1024)).status).toBe(202);
+      const put = await fetch(`${r.url}${path}?digest=${digest}`, { method: 'PUT', body: bytes.subarray(2 * 1024 * 1024) });
+      expect(put.status, await put.text()).toBe(201);
+      const got = await fetch(`${r.url}/v2/resume/app/blobs/${digest}`);
+      expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(digest);
+    } finally {
+      await r.restart(2);
+    }
+  });
+
+  it('never serves a moved tag stale: moved 200 times through A, read through B after each 201', async () => {
+    const [a, b] = [r.berths[0]!, r.berths[1]!];
+    const config = blob(100);
+    names.set(config.digest, 'moving config');
+    const post = await fetch(`${a.url}/v2/moving/app/blobs/uploads/?digest=${config.digest}`, { method: 'POST', body: config.bytes });
+    expect(post.status).toBe(201);
+    let stale = 0;
+    for (let i = 0; i < 200; i++) {
+      const m = imageManifest(config, [], { annotations: { n: String(i) } });
+      const put = await fetch(`${a.url}/v2/moving/app/manifests/latest`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: m.bytes });
+      expect(put.status).toBe(201);
+      // B has the previous digest hot in its cache (read just before this move)
+      const got = await fetch(`${b.url}/v2/moving/app/manifests/latest`, { headers: { accept: OCI_MANIFEST } });
+      expect(got.status).toBe(200);
+      if (got.headers.get('docker-content-digest') !== m.digest) stale++;
+      const head = await fetch(`${b.url}/v2/moving/app/manifests/latest`, { method: 'HEAD', headers: { accept: OCI_MANIFEST } });
+      if (head.headers.get('docker-content-digest') !== m.digest) stale++;
+    }
+    expect(stale).toBe(0);
+    // a tag deleted through A is gone on B at once
+    expect((await fetch(`${a.url}/v2/moving/app/manifests/latest`, { method: 'DELETE' })).status).toBe(202);
+    expect((await fetch(`${b.url}/v2/moving/app/manifests/latest`, { headers: { accept: OCI_MANIFEST } })).status).toBe(404);
+    const tags = await fetch(`${b.url}/v2/moving/app/tags/list`);
+    expect(await tags.json()).toEqual({ name: 'moving/app', tags: [] });
+  });
+
+  it('runs one collection at a time, and another replica takes over at once when the one collecting is killed', async () => {
+    // garbage: unreferenced blobs (gc.delay is 0 here), enough that a collection takes a while on S3
+    for (let i = 0; i < 120; i++) {
+      const g = blob(64);
+      names.set(g.digest, `garbage ${i}`);
+      expect((await fetch(`${r.url}/v2/garbage/app/blobs/uploads/?digest=${g.digest}`, { method: 'POST', body: g.bytes })).status).toBe(201);
+    }
+    const kept = blob(2048);
+    expect((await fetch(`${r.url}/v2/kept/app/blobs/uploads/?digest=${kept.digest}`, { method: 'POST', body: kept.bytes })).status).toBe(201);
+    const km = imageManifest(kept, [kept]);
+    expect((await fetch(`${r.url}/v2/kept/app/manifests/v1`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: km.bytes })).status).toBe(201);
+    // S3 dates objects to the second: a blob's age is counted from the end of its second, so the
+    // last ones pushed are garbage (older than gc.delay 0) only a second later
+    await new Promise((res) => setTimeout(res, 1100));
+    const first = fetch(`${r.berths[0]!.url}/_berth/gc`, { method: 'POST' }).then((x) => x.status, () => 0);
+    await new Promise((res) => setTimeout(res, 400));
+    const second = await fetch(`${r.berths[1]!.url}/_berth/gc`, { method: 'POST' });
+    expect(second.status, await second.text()).toBe(503); // the first holds the lease
+    await r.kill(0);
+    expect(await first).toBe(0); // its caller saw the connection cut
+    const t = Date.now();
+    let report: { blobsDeleted: number } | undefined;
+    while (!report && Date.now() - t < 15_000) {
+      const again = await fetch(`${r.berths[1]!.url}/_berth/gc`, { method: 'POST' });
+      if (again.status === 200) report = (await again.json()) as { blobsDeleted: number };
+      else await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(report, "another replica took the lease").toBeDefined();
+    await r.restart(0);
+    await verifyClean(`after ${JSON.stringify(report)}`);
+    const got = await fetch(`${r.url}/v2/kept/app/manifests/v1`, { headers: { accept: OCI_MANIFEST } });
+    expect(got.headers.get('docker-content-digest')).toBe(km.digest);
+    expect((await fetch(`${r.url}/v2/kept/app/blobs/${kept.digest}`)).status).toBe(200);
+  });
+});
