@@ -61,7 +61,9 @@ export async function s3Bench(quick: boolean, json: string | undefined, keep: bo
       ['pull', (e) => P.pull(e, pulls.get(e.server.name)!)],
       ['manifest PUT c=16', (e, r) => P.manifestPut(e, r)],
       ['manifest GET/HEAD c=64', (e) => P.manifestGetHead(e)],
-      ['listings', (e) => P.listings(e)],
+      // distribution's `s3` driver answers _catalog by walking the bucket (4 minutes a page at 10,000
+      // repositories here): one timed request of each, in the first round only
+      ['listings', (e, r) => (e.server.name !== 'distribution' ? P.listings(e) : r === 1 ? P.listings(e, 1) : Promise.resolve({}))],
     ];
     for (const e of envs) await peaks.take(e.server.pid);
     for (const [label, phase] of phases) await runRounds(label, phase, envs, sizes.rounds, add, peaks);
