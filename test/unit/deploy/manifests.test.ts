@@ -144,3 +144,88 @@ describe('deploy/kubernetes', () => {
     expect(toml).toContain('capabilities = ["pull", "resolve"]');
   });
 });
+
+interface Deployment {
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Labels };
+    template: {
+      metadata: { labels: Labels };
+      spec: StatefulSet['spec']['template']['spec'] & {
+        affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: { podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Labels } } }[] } };
+        volumes: (Volume & { emptyDir?: object })[];
+      };
+    };
+  };
+}
+interface EnvVar {
+  name: string;
+  valueFrom: { secretKeyRef: { name: string; key: string } };
+}
+interface Pdb {
+  spec: { maxUnavailable?: number; minAvailable?: number; selector: { matchLabels: Labels } };
+}
+
+describe('deploy/kubernetes/scale-out', () => {
+  const dir = join(DEPLOY, 'kubernetes', 'scale-out');
+  const own: Obj[] = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Obj))
+    .filter(Boolean);
+  // the Namespace, the Service and the htpasswd and TLS Secrets are the single node's, shared
+  const all = [...own, ...objects.filter((o) => ['Namespace', 'Service', 'Secret'].includes(o.kind))];
+  const find = <T>(kind: string, name?: string): Obj & T => {
+    const found = all.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+    expect(found, `${kind} ${name ?? ''}`).toHaveLength(1);
+    return found[0]! as Obj & T;
+  };
+  const dep = find<Deployment>('Deployment');
+  const pod = dep.spec.template.spec;
+  const container = pod.containers[0]! as Container & { env: EnvVar[] };
+  const cm = find<ConfigMap>('ConfigMap', pod.volumes.find((v) => v.configMap)!.configMap!.name);
+  const env = Object.fromEntries(container.env.map((e) => [e.name, 'from-secret']));
+  const config = parseConfig(cm.data['berth.yaml']!, 'scale-out configmap', env);
+
+  it('runs several replicas over S3 and PostgreSQL, its credentials from a Secret that has them', () => {
+    expect(dep.spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(config.storage.driver).toBe('s3');
+    expect(config.metadata.driver).toBe('postgres');
+    expect(config.metadata.postgres?.url).toBe('from-secret'); // the environment supplies it
+    expect(Object.keys(env).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'BERTH_METADATA_POSTGRES_URL']);
+    for (const e of container.env) {
+      const secret = find<Secret>('Secret', e.valueFrom.secretKeyRef.name);
+      expect(Object.keys(secret.stringData), e.name).toContain(e.valueFrom.secretKeyRef.key);
+    }
+    for (const o of own) expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).toBe(find('Namespace').metadata.name);
+  });
+
+  it('is served by the single node’s NodePort Service, spreads over nodes, and is disrupted one replica at a time', () => {
+    const svc = find<Service>('Service');
+    expect(svc.spec.ports[0]!.nodePort).toBe(30003);
+    expect(svc.spec.ports[0]!.targetPort).toBe(container.ports[0]!.name);
+    expect(container.ports[0]!.containerPort).toBe(parseListen(config.http.listen).port);
+    expect(dep.spec.template.metadata.labels).toMatchObject(svc.spec.selector);
+    expect(dep.spec.template.metadata.labels).toMatchObject(dep.spec.selector.matchLabels);
+    const term = pod.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0]!.podAffinityTerm;
+    expect(term.topologyKey).toBe('kubernetes.io/hostname');
+    expect(dep.spec.template.metadata.labels).toMatchObject(term.labelSelector.matchLabels);
+    const pdb = find<Pdb>('PodDisruptionBudget');
+    expect(pdb.spec.selector.matchLabels).toEqual(dep.spec.selector.matchLabels);
+    expect(pdb.spec.maxUnavailable).toBe(1);
+  });
+
+  it('mounts the config, the login and TLS Secrets as the single node does, and only scratch at storage.root', () => {
+    const mounts = container.volumeMounts;
+    const mountOf = (path: string) => mounts.find((x) => path === x.mountPath || path.startsWith(`${x.mountPath}/`))!;
+    const volume = (name: string) => pod.volumes.find((v) => v.name === name)! as Volume & { emptyDir?: object };
+    const cfg = mountOf(container.args[container.args.indexOf('--config') + 1]!);
+    expect(volume(cfg.name).configMap!.name).toBe(cm.metadata.name);
+    expect(volume(mountOf(config.storage.root).name).emptyDir).toBeDefined();
+    expect(find<Secret>('Secret', volume(mountOf(config.http.auth!.htpasswd!.path).name).secret!.secretName).stringData).toHaveProperty('htpasswd');
+    expect(find<Secret>('Secret', volume(mountOf(config.http.tls!.cert).name).secret!.secretName).type).toBe('kubernetes.io/tls');
+    for (const [probe, path] of [['livenessProbe', '/livez'], ['readinessProbe', '/readyz'], ['startupProbe', '/startupz']] as const) {
+      expect(container[probe].httpGet, probe).toEqual({ path, port: container.ports[0]!.name, scheme: 'HTTPS' });
+    }
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(durationMs(config.http.shutdownTimeout ?? '60s'));
+  });
+});
