@@ -26,3 +26,18 @@ export function unavailable(err: unknown, where: string): unknown {
   if (err instanceof RegistryError || !isUnavailable(err)) return err;
   return new RegistryError('UNAVAILABLE', `metadata database unavailable (PostgreSQL at ${where}): ${(err as Error).message}`);
 }
+
+/** The server a URL names, without its password: for messages. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'the configured URL (not a valid URL)';
+  }
+}
+
+export function describeError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return e.code ? `${e.message} (${e.code})` : String(e.message ?? err);
+}

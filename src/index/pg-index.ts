@@ -12,7 +12,8 @@ import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, SharedIndex
 import { PgCoordination } from './pg-coordination.js';
 import { pgAuth } from './pg-auth.js';
 import { migrate, quoteIdent } from './pg-schema.js';
-import { unavailable } from './pg-errors.js';
+import { describeError, describeUrl, unavailable } from './pg-errors.js';
+import { SQL, WALKS } from './pg-statements.js';
 
 export interface PgIndexOptions {
   /** A libpq-style URL: postgres://user:pass@host:port/db?sslmode=verify-full&sslrootcert=/ca.pem */
@@ -29,74 +30,6 @@ export const PG_DEFAULTS = { schema: 'berth', poolSize: 10, connectTimeoutMs: 5_
 
 /** Rows fetched per round trip by the long walks (GC, usage, verification). */
 const WALK_BATCH = 1_000;
-
-/**
- * The statements, by name: pg prepares each once per connection (a named statement is parsed and
- * planned once, then only bound and executed).
- */
-const SQL = {
-  repoExists: 'SELECT 1 FROM repositories WHERE name = $1',
-  repos: 'SELECT name FROM repositories WHERE name > $1 ORDER BY name LIMIT $2',
-  blobLink: 'SELECT size FROM blob_links WHERE repo = $1 AND digest = $2',
-  linkBlob: `WITH r AS (INSERT INTO repositories (name, created_at) VALUES ($1, $4) ON CONFLICT DO NOTHING),
-      u AS (DELETE FROM uploads WHERE id = $5)
-    INSERT INTO blob_links (repo, digest, size, linked_at) VALUES ($1, $2, $3, $4)
-    ON CONFLICT (repo, digest) DO UPDATE SET size = excluded.size, linked_at = excluded.linked_at`,
-  unlinkBlob: 'DELETE FROM blob_links WHERE repo = $1 AND digest = $2',
-  blobLinks: 'SELECT digest, size, linked_at FROM blob_links WHERE repo = $1 ORDER BY digest',
-  reposWithBlob: 'SELECT repo FROM blob_links WHERE digest = $1 ORDER BY repo LIMIT $2',
-  manifest: 'SELECT record FROM manifests WHERE repo = $1 AND digest = $2',
-  manifestBytes: 'SELECT bytes FROM manifest_bytes WHERE digest = $1',
-  manifestByDigest: `SELECT m.digest, m.record, b.bytes FROM manifests m LEFT JOIN manifest_bytes b ON b.digest = m.digest
-    WHERE m.repo = $1 AND m.digest = $2`,
-  manifestByTag: `SELECT t.digest, m.record, b.bytes FROM tags t
-      LEFT JOIN manifests m ON m.repo = t.repo AND m.digest = t.digest
-      LEFT JOIN manifest_bytes b ON b.digest = t.digest
-    WHERE t.repo = $1 AND t.tag = $2`,
-  putManifest: `WITH r AS (INSERT INTO repositories (name, created_at, version) VALUES ($1, $9, nextval('changes'))
-            ON CONFLICT (name) DO UPDATE SET version = excluded.version),
-      b AS (INSERT INTO manifest_bytes (digest, bytes) VALUES ($2, $3) ON CONFLICT DO NOTHING),
-      f AS (INSERT INTO referrers (repo, subject, digest, descriptor) SELECT $1, $5, $2, $6 WHERE $6::text IS NOT NULL
-            ON CONFLICT (repo, subject, digest) DO UPDATE SET descriptor = excluded.descriptor),
-      t AS (INSERT INTO tags (repo, tag, sort_key, digest) SELECT $1, $7, $8, $2 WHERE $7::text IS NOT NULL
-            ON CONFLICT (repo, tag) DO UPDATE SET sort_key = excluded.sort_key, digest = excluded.digest)
-    INSERT INTO manifests (repo, digest, subject, record) VALUES ($1, $2, $5, $4)
-    ON CONFLICT (repo, digest) DO UPDATE SET subject = excluded.subject, record = excluded.record`,
-  deleteManifest: `WITH m AS (DELETE FROM manifests WHERE repo = $1 AND digest = $2 RETURNING subject),
-      f AS (DELETE FROM referrers WHERE repo = $1 AND digest = $2 AND subject IN (SELECT subject FROM m)),
-      v AS (UPDATE repositories SET version = nextval('changes') WHERE name = $1 AND EXISTS (SELECT 1 FROM m)),
-      t AS (DELETE FROM tags WHERE repo = $1 AND digest = $2 AND EXISTS (SELECT 1 FROM m) RETURNING tag)
-    SELECT (SELECT count(*) FROM m)::int AS found, ARRAY(SELECT tag FROM t ORDER BY tag) AS tags`,
-  tagsOf: 'SELECT tag FROM tags WHERE repo = $1 AND digest = $2 ORDER BY tag',
-  referrers: 'SELECT descriptor FROM referrers WHERE repo = $1 AND subject = $2 ORDER BY digest',
-  manifests: 'SELECT record FROM manifests WHERE repo = $1 ORDER BY digest',
-  taggedDigests: 'SELECT DISTINCT digest FROM tags WHERE repo = $1',
-  orphanBytes: `SELECT b.digest FROM manifest_bytes b WHERE b.digest > $1
-      AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.digest = b.digest) ORDER BY b.digest LIMIT $2`,
-  // re-checked under the statement: bytes a manifest record uses again are kept
-  deleteBytes: `DELETE FROM manifest_bytes b WHERE b.digest = ANY($1::text[])
-      AND NOT EXISTS (SELECT 1 FROM manifests m WHERE m.digest = b.digest)`,
-  recordPulls: `INSERT INTO pulls (repo, digest, at) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-    ON CONFLICT (repo, digest) DO UPDATE SET at = GREATEST(pulls.at, excluded.at)`,
-  pulledAt: 'SELECT at FROM pulls WHERE repo = $1 AND digest = $2',
-  tag: 'SELECT digest FROM tags WHERE repo = $1 AND tag = $2',
-  tags: 'SELECT tag FROM tags WHERE repo = $1 AND (sort_key, tag) > ($2, $3) ORDER BY sort_key, tag LIMIT $4',
-  deleteTag: `WITH t AS (DELETE FROM tags WHERE repo = $1 AND tag = $2 RETURNING 1),
-      v AS (UPDATE repositories SET version = nextval('changes') WHERE name = $1 AND EXISTS (SELECT 1 FROM t))
-    SELECT count(*)::int AS n FROM t`,
-  stamps: 'SELECT name, version FROM repositories WHERE name = ANY($1::text[])',
-  upload: 'SELECT record FROM uploads WHERE id = $1',
-  uploads: 'SELECT record FROM uploads ORDER BY id',
-  putUpload: 'INSERT INTO uploads (id, record) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET record = excluded.record',
-  deleteUpload: 'DELETE FROM uploads WHERE id = $1',
-} as const;
-
-/** The long walks: one snapshot each, read through a cursor. */
-const WALKS = {
-  allBlobLinks: 'SELECT repo, digest, size FROM blob_links ORDER BY repo, digest',
-  blobHolders: 'SELECT digest, repo FROM blob_links ORDER BY digest, repo',
-  manifestBytes: 'SELECT digest, bytes FROM manifest_bytes ORDER BY digest',
-} as const;
 
 type Row = Record<string, unknown>;
 const limitOf = (n: number) => (Number.isFinite(n) ? n : null); // LIMIT NULL: no limit
@@ -404,19 +337,4 @@ export class PgIndex implements MetadataIndex {
   async deleteUpload(id: string): Promise<void> {
     await this.q('deleteUpload', [id]);
   }
-}
-
-/** The server a URL names, without its password: for messages. */
-export function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
-  } catch {
-    return 'the configured URL (not a valid URL)';
-  }
-}
-
-function describeError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  return e.code ? `${e.message} (${e.code})` : String(e.message ?? err);
 }
