@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   });
   if (values.storage !== undefined) {
     if (values.storage !== 's3') throw new Error(`--storage: only s3 (the default engines are the main run), got ${values.storage}`);
-    await s3Bench(!!values.quick, values.json, !!values.keep);
+    await s3Bench({ quick: !!values.quick, json: values.json, keep: !!values.keep, only: values.only?.split(','), rounds: values.rounds ? Number(values.rounds) : undefined });
     return;
   }
   if (values.soak) {

@@ -16,8 +16,19 @@ import { S3_KEYS, startEngines } from './engines.js';
 
 const MiB = 1024 * 1024;
 
-export async function s3Bench(quick: boolean, json: string | undefined, keep: boolean): Promise<void> {
+export interface S3Options {
+  quick: boolean;
+  json?: string;
+  keep: boolean;
+  /** Phase labels (prefixes) to run; the listings' setup is skipped unless they are wanted. */
+  only?: string[];
+  rounds?: number;
+}
+
+export async function s3Bench({ quick, json, keep, only, rounds }: S3Options): Promise<void> {
   const sizes = { ...(quick ? P.QUICK : P.FULL) };
+  if (rounds) sizes.rounds = rounds;
+  const wanted = (label: string) => !only || only.some((o) => label.startsWith(o));
   const tmp = await mkdtemp(join(tmpdir(), 'berth-bench-s3-'));
   const started = Date.now();
   console.log(`bench --storage s3: ${quick ? 'quick' : 'full'} run in ${tmp}; ${cpus().length} cores; load average before: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
@@ -51,7 +62,7 @@ export async function s3Bench(quick: boolean, json: string | undefined, keep: bo
     const pulls = new Map<string, string>();
     for (const e of envs) {
       const t = Date.now();
-      await P.setupListings(e, sizes.repos);
+      if (wanted('listings')) await P.setupListings(e, sizes.repos);
       pulls.set(e.server.name, await P.setupPull(e));
       console.log(`setup ${e.server.name}: ${sizes.tags} tags, ${sizes.repos} repositories, pull blob in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
@@ -66,8 +77,8 @@ export async function s3Bench(quick: boolean, json: string | undefined, keep: bo
       ['listings', (e, r) => (e.server.name !== 'distribution' ? P.listings(e) : r === 1 ? P.listings(e, 1) : Promise.resolve({}))],
     ];
     for (const e of envs) await peaks.take(e.server.pid);
-    for (const [label, phase] of phases) await runRounds(label, phase, envs, sizes.rounds, add, peaks);
-    if (sizes.reposLarge) {
+    for (const [label, phase] of phases) if (wanted(label)) await runRounds(label, phase, envs, sizes.rounds, add, peaks);
+    if (sizes.reposLarge && wanted('listings')) {
       const t = Date.now();
       const f = await P.catalogLarge(envs[0]!);
       add('berth', f);

@@ -1,8 +1,9 @@
 /**
- * Frees the memory of request bodies' chunks soon after they are written.
+ * Frees the memory of bodies' chunks soon after they are written: requests' bodies, and the bodies
+ * of an object store's GETs that downloads pipe to their clients.
  *
  * A body arrives in 64 KiB Buffers (Node's HTTP parser copies each fragment into a new one) that are
- * garbage once hashed and written. Their memory is outside V8's heap, and V8 collects it only after
+ * garbage once hashed and written (or sent). Their memory is outside V8's heap, and V8 collects it only after
  * 64 MiB of it have piled up (its fixed soft limit for external memory): one large upload, or sixteen
  * concurrent 1 MiB ones, would add some 50 MiB to the resident set. So, every GC_EVERY bytes received
  * by the whole process (small uploads never reach it alone):

@@ -1,34 +1,72 @@
 /**
  * berth with its blobs in S3 (the run's Ceph RGW) and its metadata in PostgreSQL, driven by real
- * clients: skopeo and crane round trips keep every digest, and berth's conformance suite passes
- * whole against it (conformance/: the same suite CI runs against the default engines).
+ * clients: skopeo, crane and containerd round trips keep every digest, and berth's conformance suite
+ * passes whole against it (conformance/: the same suite CI runs against the default engines). All of
+ * it twice: against one berth, and against three replicas behind a round-robin proxy, where each
+ * request of a client (every chunk, every manifest, every tag list) lands on the next replica.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnBerth, type Berth } from '../helpers/spawn.js';
+import { spawnBerth } from '../helpers/spawn.js';
 import { SHARED_TOOLS, crane, requireTool, sh, which } from '../helpers/tools.js';
 import { engineArgs } from '../helpers/engines.js';
 import { testDirPersistent } from '../helpers/tmp.js';
+import { startReplicas } from '../helpers/replicas.js';
+import { pruneContent, startContainerd } from '../helpers/containerd.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 type Layout = { manifests: { digest: string }[] };
 const layoutDigest = async (dir: string) => (JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as Layout).manifests[0]!.digest;
 const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-describe('real clients on S3 + PostgreSQL', () => {
-  let berth: Berth;
+/** What the tests drive: one address, and what answered there. */
+interface Target {
+  url: string;
+  host: string;
+  /** Requests each replica answered (one entry for a single berth). */
+  spread(): number[];
+  stop(): Promise<void>;
+}
+
+const single = async (work: string): Promise<Target> => {
+  const b = await spawnBerth({ args: await engineArgs('s3+postgres', work) });
+  return { url: b.url, host: b.host, spread: () => [0], stop: () => b.stop() };
+};
+const replicated = async (): Promise<Target> => {
+  const r = await startReplicas(3);
+  return {
+    url: r.url,
+    host: r.host,
+    spread: () => r.berths.map((_, i) => r.served.filter((s) => s === i).length),
+    stop: () => r.stop(),
+  };
+};
+
+describe.each([
+  ['one berth', single],
+  ['three replicas behind a round-robin proxy', replicated],
+] as const)('real clients on S3 + PostgreSQL: %s', (mode, start) => {
+  let berth: Target;
   let work: string;
   let mkoci: string;
 
   beforeAll(async () => {
     mkoci = requireTool(join(SHARED_TOOLS, 'mkoci.sh'), 'the shared tools must sit beside the checkout');
     work = await testDirPersistent('berth-engines-clients-');
-    berth = await spawnBerth({ args: await engineArgs('s3+postgres', work) });
+    berth = await start(work);
+  }, 60_000);
+  afterAll(async () => {
+    if (!berth) return;
+    // every replica took part: a test that ran on one of them proves nothing about the others
+    if (mode !== 'one berth') {
+      console.log(`real clients through the proxy: requests answered by each replica ${berth.spread().join(', ')}`);
+      expect(Math.min(...berth.spread())).toBeGreaterThan(10);
+    }
+    await berth.stop();
   });
-  afterAll(() => berth?.stop());
 
   it('skopeo copies an image and a two-platform index in and back out with the same digests', async () => {
     const skopeo = await which('skopeo', 'apt-get install -y skopeo (.ci/run does)');
@@ -58,6 +96,32 @@ describe('real clients on S3 + PostgreSQL', () => {
     await c('pull', '--format', 'oci', `${berth.host}/engines/crane-copy:v2`, join(work, 'cr-out'));
     expect(await layoutDigest(join(work, 'cr-out'))).toBe(want);
   });
+
+  it('containerd (ctr) pushes with --plain-http and pulls back, fetch and unpack', async () => {
+    const containerd = await which('containerd', 'apt-get install -y containerd (.ci/run does)');
+    const ctrBin = await which('ctr', 'apt-get install -y containerd (.ci/run does)');
+    const dir = join(work, 'ctr');
+    const daemon = await startContainerd(containerd, dir);
+    const ctr = (...a: string[]) => sh(ctrBin, ['-a', daemon.sock, '-n', 'berth-test', ...a], { timeout: 180_000 });
+    try {
+      const src = join(work, 'ctr-img');
+      await sh('bash', [mkoci, 'image', src, '256', '64', '32']);
+      const want = await layoutDigest(src);
+      const tar = join(work, 'ctr-img.tar');
+      await sh('tar', ['-C', src, '-cf', tar, '.']);
+      const name = `${berth.host}/engines/ctr`;
+      await ctr('images', 'import', '--no-unpack', '--base-name', name, tar);
+      await ctr('images', 'push', '--plain-http', `${name}:latest`);
+      await ctr('images', 'rm', `${name}:latest`);
+      await pruneContent(ctr);
+      await ctr('images', 'pull', '--plain-http', '--snapshotter', 'native', `${name}:latest`);
+      const line = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${name}:latest `));
+      expect(line, `${name}:latest is not in ctr images ls`).toBeDefined();
+      expect(/sha256:[0-9a-f]{64}/.exec(line!)![0]).toBe(want);
+    } finally {
+      await daemon.stop();
+    }
+  }, 240_000);
 
   it("passes berth's conformance suite", async () => {
     await sh(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', join(ROOT, 'conformance', 'tsconfig.json')]);
