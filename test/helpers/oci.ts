@@ -84,9 +84,9 @@ export async function pushManifest(request: Requester, repo: string, ref: string
 }
 
 /** Pushes a config and layers, then the manifest under `ref`. */
-export async function pushImage(request: Requester, repo: string, ref: string, opts: { layers?: number; mediaType?: string; extra?: object } = {}) {
+export async function pushImage(request: Requester, repo: string, ref: string, opts: { layers?: number; layerSize?: number; mediaType?: string; extra?: object } = {}) {
   const config = blob(200);
-  const layers = Array.from({ length: opts.layers ?? 2 }, () => blob(2048));
+  const layers = Array.from({ length: opts.layers ?? 2 }, () => blob(opts.layerSize ?? 2048));
   for (const b of [config, ...layers]) await pushBlob(request, repo, b);
   const m = imageManifest(config, layers, opts.extra ?? {}, opts.mediaType ?? OCI_MANIFEST);
   await pushManifest(request, repo, ref, m);
