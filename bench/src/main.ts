@@ -5,7 +5,8 @@
  * phase and CPU seconds. The manifest GET/HEAD phase also runs against berth with its log off and a
  * trivial node:http server (the stack's physical limit); berth alone then gets a store load and the
  * store-scale phase. --quick is a smoke run (no timings are asserted anywhere). `--soak 30m` runs only
- * the soak (soak.ts); `--storage s3` the run on Ceph RGW + PostgreSQL (s3-bench.ts).
+ * the soak (soak.ts); `--storage s3` the run on Ceph RGW + PostgreSQL (s3-bench.ts), and with
+ * `--replicas 1,3` berth alone as that many replicas behind a round-robin proxy (replicas-bench.ts).
  */
 import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ import { storeScale } from './store-scale.js';
 import { parseDuration, soak } from './soak.js';
 import { collector, dataFile, flushDisk, runRounds } from './rounds.js';
 import { s3Bench } from './s3-bench.js';
+import { replicasBench } from './replicas-bench.js';
 
 const fill = promisify(randomFill);
 const MiB = 1024 * 1024;
@@ -61,10 +63,16 @@ async function idleFigures(s: Server): Promise<P.Figures> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' }, soak: { type: 'string' }, storage: { type: 'string' } },
+    options: { quick: { type: 'boolean' }, json: { type: 'string' }, keep: { type: 'boolean' }, only: { type: 'string' }, rounds: { type: 'string' }, soak: { type: 'string' }, storage: { type: 'string' }, replicas: { type: 'string' } },
   });
   if (values.storage !== undefined) {
     if (values.storage !== 's3') throw new Error(`--storage: only s3 (the default engines are the main run), got ${values.storage}`);
+    if (values.replicas) {
+      const counts = values.replicas.split(',').map(Number);
+      if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--replicas: a list of counts such as 1,3, got ${values.replicas}`);
+      await replicasBench(counts, { quick: !!values.quick, json: values.json, keep: !!values.keep, rounds: values.rounds ? Number(values.rounds) : undefined });
+      return;
+    }
     await s3Bench({ quick: !!values.quick, json: values.json, keep: !!values.keep, only: values.only?.split(','), rounds: values.rounds ? Number(values.rounds) : undefined });
     return;
   }

@@ -84,6 +84,13 @@ export async function startBerth(root: string, opts: { name?: string; quiet?: bo
   return start(name, CLI, ['serve', '--listen', `127.0.0.1:${port}`, '--root', root, '--config', config], port, process.env, join(root, '..', `${name}.log`));
 }
 
+/** The round-robin proxy (balancer.ts) as a process of its own, in front of replicas on `ports`. */
+export async function startBalancerProcess(name: string, ports: number[], dir: string): Promise<Server> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('./balancer.js', import.meta.url));
+  return start(name, process.execPath, [script, String(port), ...ports.map(String)], port, process.env, join(dir, `${name}.log`));
+}
+
 /** Debian's docker-registry (distribution 2.8.2): filesystem storage, delete enabled, its default logs (access log on). */
 /** `storage`: the storage driver's YAML line (default its filesystem driver under `root`). */
 export async function startDistribution(root: string, storage = `  filesystem: {rootdirectory: ${root}}`): Promise<Server> {

@@ -80,6 +80,15 @@ function collectors(prom: typeof import('prom-client'), sources: MetricsSources)
       this.reset();
       this.inc(read());
     } });
+  const manifests = registry.manifests;
+  fromSource('berth_manifest_cache_hits_total', 'Manifest and tag reads answered from memory', () => manifests.counters.cacheHits);
+  fromSource('berth_manifest_cache_misses_total', 'Manifest and tag reads that went to the index', () => manifests.counters.cacheMisses);
+  const stamps = manifests.stampCounts();
+  if (stamps) {
+    // replicas: each read checks its repository's change stamp; concurrent checks share a query
+    fromSource('berth_manifest_stamp_checks_total', "Reads checked against their repository's change stamp", () => stamps.checks);
+    fromSource('berth_manifest_stamp_queries_total', 'Index queries that answered the stamp checks', () => stamps.reads);
+  }
   fromSource('berth_gc_runs_total', 'Garbage collections run', () => registry.gc.totals.runs);
   fromSource('berth_gc_blobs_deleted_total', 'Blobs deleted by garbage collection', () => registry.gc.totals.blobsDeleted);
   fromSource('berth_gc_bytes_reclaimed_total', 'Bytes reclaimed by garbage collection', () => registry.gc.totals.bytesReclaimed);

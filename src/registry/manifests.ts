@@ -23,6 +23,8 @@ export function parseReference(ref: string): Reference | undefined {
 
 export class ManifestService {
   private readonly cache: ManifestCache;
+  /** Manifest and tag reads answered from memory, and those that went to the index. */
+  readonly counters = { cacheHits: 0, cacheMisses: 0 };
   /** Pulls since the last flush: (repo \0 digest) -> time. Kept in memory so a pull costs no write. */
   private pulls = new Map<string, number>();
 
@@ -82,7 +84,14 @@ export class ManifestService {
   cached(repo: string, ref: string): CachedManifest | undefined {
     if (this.stamps) return undefined;
     const digest = ref.includes(':') ? ref : this.cache.tag(repo, ref);
-    return digest === undefined ? undefined : this.cache.manifest(repo, digest);
+    const hit = digest === undefined ? undefined : this.cache.manifest(repo, digest);
+    if (hit) this.counters.cacheHits++; // a miss goes on to get(), which counts it
+    return hit;
+  }
+
+  /** Stamp checks (one per read of a cached manifest) and the index reads that answered them, when shared. */
+  stampCounts(): { checks: number; reads: number } | undefined {
+    return this.stamps?.counts;
   }
 
   /** The manifest a reference names, with its bytes: from memory when hot, else from the index. */
@@ -94,7 +103,11 @@ export class ManifestService {
     const seen = this.cache.version();
     const known = r.kind === 'digest' ? r.digest.value : this.cache.tag(repo, r.tag, stamp);
     const hit = known === undefined ? undefined : this.cache.manifest(repo, known, stamp);
-    if (hit) return hit;
+    if (hit) {
+      this.counters.cacheHits++;
+      return hit;
+    }
+    this.counters.cacheMisses++;
     // one index read for the tag, the record and the bytes (one round trip on PostgreSQL); only a
     // tag is ever unknown here, and a valid tag reference is the tag itself
     const found = await this.index.resolveManifest(repo, known === undefined ? { tag: ref } : { digest: known });

@@ -20,10 +20,13 @@ export class StampReader {
   private waiting = new Map<string, ((s: Stamp) => void)[]>();
   private busy = false;
   private downUntil = 0;
+  /** Stamps asked for, and the index reads that answered them (many asks share one read). */
+  readonly counts = { checks: 0, reads: 0 };
 
   constructor(private readonly read: (repos: string[]) => Promise<Map<string, string>>) {}
 
   of(repo: string): Promise<Stamp> {
+    this.counts.checks++;
     if (Date.now() < this.downUntil) return Promise.resolve(null);
     return new Promise((resolve) => {
       const list = this.waiting.get(repo);
@@ -40,6 +43,7 @@ export class StampReader {
       this.waiting = new Map();
       let stamps: Map<string, string> | undefined;
       try {
+        this.counts.reads++;
         stamps = await this.read([...batch.keys()]);
       } catch {
         this.downUntil = Date.now() + RETRY_MS;

@@ -1,10 +1,9 @@
 /**
  * Several `berth serve` processes over one store (the run's PostgreSQL and Ceph RGW), each with a
  * root of its own, behind a round-robin HTTP proxy that sends each request to the next replica
- * that is up: consecutive requests of one client, even on one keep-alive connection, land on
- * different replicas, as behind a Kubernetes Service or a load balancer with no affinity.
+ * that is up (bench/src/balancer.ts).
  */
-import { createServer, request as httpRequest, Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import { startBalancer } from '../../bench/src/balancer.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,44 +40,15 @@ export async function startReplicas(n = 3, config: Record<string, unknown> = {})
   const berths: Berth[] = [];
   // one after another: the first migrates the empty database, the others find it done
   for (let i = 0; i < n; i++) berths.push(await start(i));
-  const up = new Set(berths.map((_, i) => i));
-  const served: number[] = [];
-  let turn = 0;
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const live = [...up].sort((a, b) => a - b);
-    if (live.length === 0) {
-      res.writeHead(502).end();
-      return;
-    }
-    const i = live[turn++ % live.length]!;
-    served.push(i);
-    const upstream = httpRequest(
-      { host: '127.0.0.1', port: ports[i], method: req.method, path: req.url, headers: req.headers, agent },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.rawHeaders);
-        answer.pipe(res);
-        answer.on('error', () => res.destroy());
-      },
-    );
-    // a replica that dies mid-request: the client sees its connection cut, as through a real balancer
-    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
-    req.on('error', () => upstream.destroy());
-    res.on('close', () => {
-      if (!res.writableFinished) upstream.destroy();
-    });
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const { port } = proxy.address() as { port: number };
+  const balancer = await startBalancer(ports);
   const replicas: Replicas = {
-    url: `http://127.0.0.1:${port}`,
-    host: `127.0.0.1:${port}`,
+    url: balancer.url,
+    host: balancer.host,
     berths,
     configArgs,
-    served,
+    served: balancer.served,
     async kill(i) {
-      up.delete(i);
+      balancer.up.delete(i);
       const child = berths[i]!.child;
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
@@ -88,13 +58,10 @@ export async function startReplicas(n = 3, config: Record<string, unknown> = {})
     async restart(i) {
       await replicas.kill(i);
       berths[i] = await start(i);
-      up.add(i);
+      balancer.up.add(i);
     },
     async stop() {
-      const closed = new Promise<void>((resolve) => proxy.close(() => resolve()));
-      proxy.closeAllConnections();
-      await closed;
-      agent.destroy();
+      await balancer.close();
       await Promise.all(berths.map((b) => b.stop()));
       await rm(dir, { recursive: true, force: true });
     },

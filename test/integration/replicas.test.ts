@@ -122,6 +122,13 @@ describe('replicas behind a round-robin proxy (s3+postgres)', () => {
       if (head.headers.get('docker-content-digest') !== m.digest) stale++;
     }
     expect(stale).toBe(0);
+    // B checked every read against the tag's stamp, and each move made its cached entry a miss
+    const metrics = await (await fetch(`${b.url}/metrics`)).text();
+    const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    expect(metric('berth_manifest_stamp_checks_total')).toBeGreaterThanOrEqual(400);
+    expect(metric('berth_manifest_stamp_queries_total')).toBeGreaterThan(0);
+    expect(metric('berth_manifest_stamp_queries_total')).toBeLessThanOrEqual(metric('berth_manifest_stamp_checks_total'));
+    expect(metric('berth_manifest_cache_misses_total')).toBeGreaterThanOrEqual(200);
     // a tag deleted through A is gone on B at once
     expect((await fetch(`${a.url}/v2/moving/app/manifests/latest`, { method: 'DELETE' })).status).toBe(202);
     expect((await fetch(`${b.url}/v2/moving/app/manifests/latest`, { headers: { accept: OCI_MANIFEST } })).status).toBe(404);
