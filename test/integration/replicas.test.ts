@@ -103,6 +103,45 @@ describe('replicas behind a round-robin proxy (s3+postgres)', () => {
     }
   });
 
+  it('drains only the replica that gets SIGTERM: its upload in flight completes, the others keep serving', async () => {
+    const bytes = randomBytes(2 * 1024 * 1024);
+    const digest = sha256(bytes);
+    names.set(digest, 'drained');
+    const path = await upload(r.url, 'drain/app');
+    const target = r.berths[1]!;
+    // a PATCH to replica 1 with half its body sent when the signal comes
+    const answered = new Promise<{ status: number; range: string | undefined }>((resolve, reject) => {
+      const req = httpRequest(`${target.url}${path}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/octet-stream', 'content-range': `0-${bytes.length - 1}`, 'content-length': String(bytes.length) },
+      });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, range: res.headers.range as string | undefined });
+      });
+      req.write(bytes.subarray(0, 1024 * 1024));
+      setTimeout(() => {
+        target.child.kill('SIGTERM');
+        setTimeout(() => req.end(bytes.subarray(1024 * 1024)), 500);
+      }, 300);
+    });
+    await new Promise((res) => setTimeout(res, 500)); // the signal has come; replica 1 drains
+    for (const i of [0, 2]) {
+      const ready = await fetch(`${r.berths[i]!.url}/readyz`);
+      expect(ready.status, `replica ${i} during the drain of replica 1`).toBe(200);
+      expect((await fetch(`${r.berths[i]!.url}/v2/`)).status).toBe(200);
+    }
+    expect(await answered).toEqual({ status: 202, range: `0-${bytes.length - 1}` });
+    const code = target.child.exitCode ?? (await new Promise<number | null>((res) => target.child.once('exit', res)));
+    expect(code).toBe(0);
+    await r.restart(1); // the proxy took it out, and puts it back once it answers again
+    const put = await fetch(`${r.url}${path}?digest=${digest}`, { method: 'PUT' });
+    expect(put.status, await put.text()).toBe(201);
+    const got = await fetch(`${r.url}/v2/drain/app/blobs/${digest}`);
+    expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(digest);
+  });
+
   it('never serves a moved tag stale: moved 200 times through A, read through B after each 201', async () => {
     const [a, b] = [r.berths[0]!, r.berths[1]!];
     const config = blob(100);
