@@ -18,7 +18,7 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { OpenBlob } from '../storage/blobstore.js';
 import { sendfile, sent, socketFd, type SendFile } from './zero-copy.js';
-import { countReceived } from '../storage/body-memory.js';
+import { countPiped } from '../storage/body-memory.js';
 
 /** Buffers of the copied way (two per download). */
 const CHUNK = 256 * 1024;
@@ -111,7 +111,7 @@ async function sendPiped(res: ServerResponse, body: Readable, length: number): P
   const resume = () => body.resume();
   body.on('data', (c: Buffer) => {
     n += c.length;
-    countReceived(c.length); // the GET's chunks are fresh 64 KiB Buffers, as an upload's are
+    countPiped(c.length); // the GET's chunks are fresh 64 KiB Buffers, as an upload's are
     if (res.destroyed) return; // the race below ends the download
     res.write(c);
     if (res.writableLength > PIPED_AHEAD) {

@@ -23,12 +23,21 @@ import { getHeapStatistics } from 'node:v8';
 import { canCollect, collectFull, collectYoung } from '../runtime/gc.js';
 
 export const GC_EVERY = 4 * 1024 * 1024;
+/**
+ * The same for an object store's GET bodies piped to clients. Their chunks live only until the
+ * socket takes them, so collecting twice as often frees them before a second collection can promote
+ * them. Four parallel 256 MiB pulls from Ceph RGW, three in a row, twice, collecting every 1, 2, 4
+ * and 8 MiB: 3,085, 1,550, 783 and 400 young collections, 2, 2, 16 and 622 full ones; peak RSS 82,
+ * 88, 97 and 102 MiB; 418-505, 488-563, 383-471 and 187-255 MiB/s.
+ */
+export const GC_EVERY_PIPED = 2 * 1024 * 1024;
 export const PROMOTED_LIMIT = 12 * 1024 * 1024;
 
 type Gc = (o: { type: 'minor' | 'major' }) => void;
 
 export class ChunkCollector {
-  private sinceCollect = 0;
+  /** How far to the next young collection: 1 is due (each source counts against its own interval). */
+  private due = 0;
   private externalAfterFull = 0;
 
   constructor(
@@ -37,10 +46,10 @@ export class ChunkCollector {
     private readonly external: () => number,
   ) {}
 
-  received(bytes: number): void {
-    this.sinceCollect += bytes;
-    if (this.sinceCollect < GC_EVERY) return;
-    this.sinceCollect = 0;
+  received(bytes: number, every = GC_EVERY): void {
+    this.due += bytes / every;
+    if (this.due < 1) return;
+    this.due = 0;
     this.gc({ type: 'minor' });
     const external = this.external();
     if (external < this.externalAfterFull + PROMOTED_LIMIT) {
@@ -59,5 +68,10 @@ const collector = canCollect
 
 /** Counts body bytes as they arrive, from every upload of the process. */
 export function countReceived(bytes: number): void {
-  collector?.received(bytes);
+  collector?.received(bytes, GC_EVERY);
+}
+
+/** Counts the bytes of an object store's GET as they pass to a client. */
+export function countPiped(bytes: number): void {
+  collector?.received(bytes, GC_EVERY_PIPED);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkCollector, GC_EVERY, PROMOTED_LIMIT } from '../../src/storage/body-memory.js';
+import { ChunkCollector, GC_EVERY, GC_EVERY_PIPED, PROMOTED_LIMIT } from '../../src/storage/body-memory.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -16,6 +16,16 @@ describe('ChunkCollector', () => {
     // 64 uploads of 1 MiB at once, interleaved by 64 KiB chunk: none of them reaches GC_EVERY alone.
     for (let round = 0; round < 16; round++) for (let upload = 0; upload < 64; upload++) c.received(64 * KiB);
     expect(calls.filter((t) => t === 'minor')).toHaveLength((64 * MiB) / GC_EVERY);
+  });
+
+  it('counts piped downloads against their own interval, and both kinds of bytes toward one collection', () => {
+    const { c, calls } = collector({ bytes: 0 });
+    for (let i = 0; i < (8 * MiB) / (64 * KiB); i++) c.received(64 * KiB, GC_EVERY_PIPED);
+    expect(calls).toHaveLength((8 * MiB) / GC_EVERY_PIPED);
+    // half an interval of each is one whole collection
+    c.received(GC_EVERY / 2, GC_EVERY);
+    c.received(GC_EVERY_PIPED / 2, GC_EVERY_PIPED);
+    expect(calls).toHaveLength((8 * MiB) / GC_EVERY_PIPED + 1);
   });
 
   it('runs a full collection only when external memory grew PROMOTED_LIMIT past what the last one left', () => {
