@@ -23,6 +23,7 @@ export async function configCheck(file: string): Promise<void> {
   if (config.mirror) validateMirror(config.mirror);
   limitsFrom(config);
   if (config.http.tls) readTls(config.http.tls); // the files load and the key matches the certificate
+  if (config.webhook?.enabled) readTls(config.webhook.tls!, 'webhook.tls');
   if (config.storage.driver === 's3') process.stdout.write(`storage: S3 at ${await probeBucket(config.storage.s3)} answers\n`);
   if (config.metadata.driver === 'postgres') {
     const pg = postgresOptions(config.metadata);

@@ -176,6 +176,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   }
   const pulls = setInterval(() => void opened.registry.manifests.flushPulls().catch(() => undefined), 60_000);
   pulls.unref();
+  let webhook: { close(): Promise<void> } | undefined;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1); // a second signal: exit at once
@@ -189,7 +190,7 @@ export async function serve(config: BerthConfig): Promise<void> {
       app.log.warn('shutdown timeout: closing the connections still open');
       app.server.closeAllConnections();
     }, durationMs(config.http.shutdownTimeout ?? '60s'));
-    await app.close();
+    await Promise.all([app.close(), webhook?.close()]);
     clearTimeout(force);
     await mirror?.close();
     clearInterval(pulls);
@@ -206,6 +207,15 @@ export async function serve(config: BerthConfig): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   await app.listen({ host, port });
+  // the image-redirect webhook: its own HTTPS listener, its modules loaded only when enabled
+  const w = config.webhook;
+  webhook = w?.enabled
+    ? await (await import('../webhook/server.js')).startWebhook(w, opened.registry, {
+        prefix: config.mirror?.prefix ?? '',
+        // air-gapped (mirror.sync.enable: false): no upstream fills anything
+        fills: config.mirror?.sync?.enable === false ? [] : (config.mirror?.upstreams ?? []).map((u) => u.host),
+      }, app.log)
+    : undefined;
   returnMemoryAfterBursts();
   app.log.info({ root: config.storage.root, listen: config.http.listen }, 'berth is serving');
 }

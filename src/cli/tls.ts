@@ -20,7 +20,8 @@ export interface HttpsOptions extends SecureContextOptions {
   rejectUnauthorized?: boolean;
 }
 
-export function readTls(files: TlsFiles): HttpsOptions {
+/** `where`: the configuration key the files come from, for the error. */
+export function readTls(files: TlsFiles, where = 'http.tls'): HttpsOptions {
   const opts: HttpsOptions = {};
   try {
     opts.cert = readFileSync(files.cert);
@@ -32,7 +33,7 @@ export function readTls(files: TlsFiles): HttpsOptions {
     }
     createSecureContext(opts); // a key that does not match its certificate fails here, at start-up
   } catch (err) {
-    throw new ConfigError(`http.tls: ${(err as Error).message}`);
+    throw new ConfigError(`${where}: ${(err as Error).message}`);
   }
   return opts;
 }

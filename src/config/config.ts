@@ -54,6 +54,8 @@ export interface BerthConfig {
   metadata: MetadataConfig;
   /** Pull-through mirror of upstream registries; wholly off when absent. */
   mirror?: MirrorConfig;
+  /** The image-redirect admission webhook, on an HTTPS listener of its own; wholly off unless enabled. */
+  webhook?: WebhookConfig;
   /** Prometheus metrics at /metrics (on by default). */
   metrics: { enabled: boolean };
   /** The web UI at / and its API under /api/ (on by default); a login lasts sessionTTL (8h). */
@@ -121,6 +123,22 @@ export interface MirrorConfig {
   };
 }
 
+export interface WebhookConfig {
+  enabled?: boolean;
+  /** Its HTTPS listener (default 0.0.0.0:8443): the API server calls it through a Service. */
+  listen?: string;
+  /** Its serving certificate (`berth webhook-cert` writes one); replaced files are picked up. */
+  tls?: { cert: string; key: string };
+  /** berth's address as the nodes pull from it, such as 10.10.254.254:30003: rewritten images name it. */
+  registry?: string;
+  /** always (default): every image not excluded; available: only those berth has or an upstream can fill. */
+  rewrite?: 'always' | 'available';
+  /** Hosts (quay.io) or patterns over host/repository (docker.io/bitnami/*, ** across components) never rewritten. */
+  exclude?: string[];
+  /** The label that turns rewriting off for a pod, or (in the webhook configuration) a namespace. */
+  optOutLabel?: { key: string; value: string };
+}
+
 export const DEFAULT_CONFIG: BerthConfig = {
   http: { listen: '0.0.0.0:5000' },
   storage: { driver: 'filesystem', root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' }, scrub: { enabled: false, interval: '168h' } },
@@ -186,6 +204,15 @@ const SHAPE: Shape = {
   metadata: {
     driver: ['leveldb', 'postgres'],
     postgres: { url: 'string', schema: 'string', poolSize: 'number', connectTimeout: 'duration', queryTimeout: 'duration' },
+  },
+  webhook: {
+    enabled: 'boolean',
+    listen: 'string',
+    tls: { cert: 'string', key: 'string' },
+    registry: 'string',
+    rewrite: ['always', 'available'],
+    exclude: 'strings',
+    optOutLabel: { key: 'string', value: 'string' },
   },
   metrics: { enabled: 'boolean' },
   ui: { enabled: 'boolean', sessionTTL: 'duration' },
@@ -273,7 +300,14 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
   check(raw, SHAPE, '');
   const over = envOverrides(env);
   check(over, SHAPE, '');
-  return merge(merge(DEFAULT_CONFIG, raw), over);
+  const config = merge(merge(DEFAULT_CONFIG, raw), over);
+  const w = config.webhook;
+  if (w?.enabled) {
+    if (!w.tls?.cert || !w.tls.key) throw new ConfigError('webhook.tls: cert and key are required (the API server calls webhooks over HTTPS only)');
+    if (!w.registry) throw new ConfigError("webhook.registry: required, berth's address as the nodes pull from it (10.10.254.254:30003)");
+    if (w.listen !== undefined) parseListen(w.listen);
+  }
+  return config;
 }
 
 /**

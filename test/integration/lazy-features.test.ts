@@ -17,7 +17,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The package a node_modules path is in. */
 const packageOf = (path: string) => /node_modules\/(@[^/]+\/[^/]+|[^/]+)\//.exec(path)?.[1];
 
-/** The packages whose code the loaded modules hold: their own, or for a bundle output its inputs'. */
+/**
+ * The packages whose code the loaded modules hold: their own, or for a bundle output its inputs';
+ * berth's own modules among those inputs as `source:dist/...` (the bundle is made from tsc's output).
+ */
 async function packagesOf(urls: string[]): Promise<Set<string>> {
   const meta = JSON.parse(await readFile(join(ROOT, 'dist', 'berth', 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
   const packages = new Set<string>();
@@ -28,6 +31,7 @@ async function packagesOf(urls: string[]): Promise<Set<string>> {
     for (const input of Object.keys(meta.outputs[relative(ROOT, path)]?.inputs ?? {})) {
       const p = packageOf(input);
       if (p) packages.add(p);
+      else if (input.startsWith('dist/')) packages.add(`source:${input}`);
     }
   }
   return packages;
@@ -53,6 +57,8 @@ describe('optional features load only when on', () => {
     const loaded = await loadedBy('{}\n');
     expect(loaded.has('fastify')).toBe(true); // the hook does see imports
     for (const p of ['undici', 'jose', '@fastify/rate-limit', 'tar-stream', 'cli-progress', 'pino-pretty', 'prom-client', 'pg', '@aws-sdk/client-s3']) expect(loaded, p).not.toContain(p);
+    expect(loaded).toContain('source:dist/registry/registry.js'); // the bundle's sources are seen
+    expect([...loaded].filter((p) => p.startsWith('source:dist/webhook/'))).toEqual([]); // the image-redirect webhook is off
   });
 
   it('loads prom-client with the first scrape of /metrics', async () => {

@@ -32,6 +32,16 @@ describe('config', () => {
     expect(() => parseConfig('accessControl:\n  adminPolicy:\n    actions: [read]\n    roles: [x]\n', 'x.yaml')).toThrow('accessControl.adminPolicy.roles: unknown key');
   });
 
+  it('reads the webhook section: off unless enabled, and then its certificate and berth\'s address are required', () => {
+    expect(parseConfig('webhook: {rewrite: available}\n', 'x.yaml').webhook).toEqual({ rewrite: 'available' });
+    const on = 'webhook: {enabled: true, tls: {cert: c.pem, key: k.pem}, registry: "10.0.0.1:30003", exclude: [gcr.io], optOutLabel: {key: a/b, value: off}}\n';
+    expect(parseConfig(on, 'x.yaml').webhook?.exclude).toEqual(['gcr.io']);
+    expect(() => parseConfig('webhook: {enabled: true, registry: "10.0.0.1:30003"}\n', 'x.yaml')).toThrow('webhook.tls: cert and key are required');
+    expect(() => parseConfig('webhook: {enabled: true, tls: {cert: c, key: k}}\n', 'x.yaml')).toThrow('webhook.registry: required');
+    expect(() => parseConfig('webhook: {rewrite: sometimes}\n', 'x.yaml')).toThrow('webhook.rewrite: must be one of always, available');
+    expect(() => parseConfig('webhook: {enabled: true, tls: {cert: c, key: k}, registry: r, listen: "8443"}\n', 'x.yaml')).toThrow(ConfigError);
+  });
+
   it('parses listen addresses', () => {
     expect(parseListen('0.0.0.0:5000')).toEqual({ host: '0.0.0.0', port: 5000 });
     expect(parseListen('[::1]:5001')).toEqual({ host: '::1', port: 5001 });
