@@ -13,7 +13,7 @@
  *   long work compacts the old generation every 10 s when it is fragmented (src/cli/memory.ts).
  */
 import { Command } from 'commander';
-import { ConfigError, EngineError, loadConfig, type BerthConfig } from '../config/config.js';
+import { ConfigError, EngineError, durationMs, loadConfig, type BerthConfig } from '../config/config.js';
 import type { ImportOptions } from '../bundles/importer.js';
 
 // Each subcommand imports its own modules when it runs: `berth serve` never loads the HTTP client,
@@ -106,9 +106,24 @@ program
   .option('--scheme <scheme>', 'http or https')
   .option('--skip-verify', 'do not verify berth\'s certificate')
   .option('--no-fallback', 'never go to the upstream itself (air-gapped sites)')
-  .action(async (opts: { registry: string; upstream: string[]; output: string; ca?: string; scheme?: string; skipVerify?: boolean; fallback: boolean }) => {
-    const { writeMirrorConfig } = await import('./mirror-config.js');
-    const files = await writeMirrorConfig({ registry: opts.registry, upstreams: opts.upstream, output: opts.output, ca: opts.ca, scheme: opts.scheme, skipVerify: opts.skipVerify, fallback: opts.fallback });
+  .option('--watch', "keep the files in step with berth's own upstreams (asked every --interval) until stopped")
+  .option('--interval <duration>', 'how often --watch asks berth', '30s')
+  .action(async (opts: { registry: string; upstream: string[]; output: string; ca?: string; scheme?: string; skipVerify?: boolean; fallback: boolean; watch?: boolean; interval: string }) => {
+    const m = await import('./mirror-config.js');
+    const target = { registry: opts.registry, output: opts.output, ca: opts.ca, scheme: opts.scheme, skipVerify: opts.skipVerify, fallback: opts.fallback };
+    if (opts.watch) {
+      let intervalMs: number;
+      try {
+        intervalMs = durationMs(opts.interval);
+      } catch (err) {
+        throw new ConfigError(`--interval: ${(err as Error).message}`);
+      }
+      const stop = new AbortController();
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+      await m.watchMirrorConfig({ ...target, intervalMs, signal: stop.signal, say: (line) => process.stdout.write(`${line}\n`) });
+      return;
+    }
+    const files = await m.writeMirrorConfig({ ...target, upstreams: opts.upstream });
     process.stdout.write(`${files.join('\n')}\n`);
   });
 

@@ -21,6 +21,7 @@ import { uploadRoutes } from './routes/uploads.js';
 import { manifestRoutes } from './routes/manifests.js';
 import { listingRoutes } from './routes/listings.js';
 import type { Mirror } from '../mirror/mirror.js';
+import { mirrorHostsRoute } from './routes/mirror-hosts.js';
 import type { Bundles } from './routes/bundles.js';
 import type { Metrics } from './metrics.js';
 import type { UiDeps } from '../ui/ui.js';
@@ -141,6 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   if (deps.tokens) await tokenRoutes(app, deps.tokens);
   await adminRoutes(app, deps.registry, deps.gcDelayMs ?? 3_600_000);
+  await mirrorHostsRoute(app, () => (deps.mirror ? [...deps.mirror.pull.upstreams.keys()].sort() : []));
   const apiAuth = { ...(deps.auth ? { auth: deps.auth } : {}), ...(deps.sessions ? { sessions: deps.sessions } : {}) };
   // optional features: their modules load only when they are on (every module loaded stays resident)
   if (deps.bundles) await (await import('./routes/bundles.js')).bundleRoutes(app, deps.bundles, apiAuth);

@@ -229,3 +229,50 @@ describe('deploy/kubernetes/scale-out', () => {
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(durationMs(config.http.shutdownTimeout ?? '60s'));
   });
 });
+
+interface DaemonSet {
+  spec: {
+    template: {
+      spec: {
+        tolerations: { operator: string }[];
+        containers: (Container & { env: { name: string; valueFrom: { fieldRef: { fieldPath: string } } }[] })[];
+        volumes: { name: string; hostPath: { path: string } }[];
+      };
+    };
+  };
+}
+
+describe('deploy/kubernetes/node-config', () => {
+  const dir = join(DEPLOY, 'kubernetes', 'node-config');
+  const own: Obj[] = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Obj))
+    .filter(Boolean);
+  const ds = own.find((o) => o.kind === 'DaemonSet') as (Obj & DaemonSet) | undefined;
+
+  it("runs berth mirror-config --watch on every node against the node port, writing the host's certs.d", () => {
+    expect(ds).toBeDefined();
+    expect(ds!.metadata.namespace).toBe(one('Namespace').metadata.name);
+    const pod = ds!.spec.template.spec;
+    expect(pod.tolerations).toContainEqual({ operator: 'Exists' });
+    const c = pod.containers[0]!;
+    const arg = (flag: string) => c.args[c.args.indexOf(flag) + 1];
+    expect(c.args[0]).toBe('mirror-config');
+    expect(c.args).toContain('--watch');
+    const nodePort = one<Service>('Service').spec.ports[0]!.nodePort;
+    expect(arg('--registry')).toBe(`$(NODE_IP):${nodePort}`);
+    expect(c.env.find((e) => e.name === 'NODE_IP')?.valueFrom.fieldRef.fieldPath).toBe('status.hostIP');
+    expect(durationMs(arg('--interval')!)).toBeGreaterThan(0);
+    const out = arg('--output')!;
+    const m = c.volumeMounts.find((v) => v.mountPath === out);
+    expect(m, `nothing is mounted at ${out}`).toBeDefined();
+    expect(pod.volumes.find((v) => v.name === m!.name)?.hostPath.path).toBe('/etc/containerd/certs.d');
+    // berth serves https on the node port: the watcher verifies it with the CA at the path the
+    // hosts.toml files name, the node's own file mounted at that same path
+    expect(parseConfig(one<ConfigMap>('ConfigMap').data['berth.yaml']!, 'configmap').http.tls).toBeDefined();
+    const ca = arg('--ca')!;
+    const caMount = c.volumeMounts.find((v) => v.mountPath === ca);
+    expect(caMount, `nothing is mounted at ${ca}`).toBeDefined();
+    expect(pod.volumes.find((v) => v.name === caMount!.name)?.hostPath.path).toBe(ca);
+  });
+});
