@@ -127,6 +127,27 @@ program
     process.stdout.write(`${files.join('\n')}\n`);
   });
 
+program
+  .command('webhook-cert')
+  .description("write the image-redirect webhook's CA and serving certificate for <service>.<namespace>.svc, and print the caBundle")
+  .option('--service <name>', "the webhook's Service", 'berth-webhook')
+  .option('--namespace <name>', "berth's namespace", 'berth')
+  .option('-o, --out <dir>', 'where ca.crt, tls.crt and tls.key go', '.')
+  .option('--days <n>', 'validity', '825')
+  .action(async (opts: { service: string; namespace: string; out: string; days: string }) => {
+    const { webhookCert } = await import('./webhook-cert.js');
+    const r = await webhookCert({ service: opts.service, namespace: opts.namespace, out: opts.out, days: Number(opts.days) });
+    process.stdout.write(
+      [
+        `wrote ca.crt, tls.crt and tls.key to ${opts.out}, for ${r.names.join(', ')}`,
+        `kubectl -n ${opts.namespace} create secret tls berth-webhook-tls --cert=${opts.out}/tls.crt --key=${opts.out}/tls.key`,
+        'caBundle (the MutatingWebhookConfiguration\'s clientConfig.caBundle):',
+        r.caBundle,
+        '',
+      ].join('\n'),
+    );
+  });
+
 const user = program.command('user').description('manage the users of the htpasswd file');
 user
   .command('add <name>')

@@ -10,7 +10,7 @@ import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jsonpatch from 'fast-json-patch';
-import { spawnBerth, type Berth } from '../helpers/spawn.js';
+import { runCli, spawnBerth, type Berth } from '../helpers/spawn.js';
 import { testDirPersistent } from '../helpers/tmp.js';
 import { freePort } from '../helpers/ports.js';
 import { makeCa, makeServerCert } from '../helpers/certs.js';
@@ -18,9 +18,10 @@ import { blob, imageManifest, OCI_MANIFEST } from '../helpers/oci.js';
 
 const BERTH = '10.10.254.254:30003';
 
-function post(url: string, body: string, ca: Buffer): Promise<{ status: number; json: Record<string, unknown> }> {
+/** `servername`: the name the client asks for and checks the certificate against (SNI), as the API server does with `<service>.<namespace>.svc`. */
+function post(url: string, body: string, ca: Buffer, servername?: string): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = httpsRequest(url, { method: 'POST', ca, agent: false, ...(servername ? { servername } : {}), headers: { 'content-type': 'application/json' } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> }));
@@ -105,6 +106,27 @@ describe('image-redirect webhook (webhook.enabled)', () => {
     expect(wrong.status).toBe(400);
     expect(wrong.json.error).toMatch(/AdmissionReview/);
     expect((await post(url.replace('/mutate-pods', '/validate'), '{}', ca)).status).toBe(404);
+  });
+
+  it('serves the certificate berth webhook-cert makes to a client that asks for <service>.<namespace>.svc and trusts its CA', async () => {
+    const out = join(dir, 'made');
+    const made = await runCli(['webhook-cert', '--service', 'berth-webhook', '--namespace', 'berth', '--out', out]);
+    const caBundle = made.stdout.trim().split('\n').pop()!;
+    const madeCa = await readFile(join(out, 'ca.crt'));
+    expect(Buffer.from(caBundle, 'base64').equals(madeCa)).toBe(true); // what goes into the MutatingWebhookConfiguration
+    const port = await freePort();
+    const config = { webhook: { enabled: true, listen: `127.0.0.1:${port}`, tls: { cert: join(out, 'tls.crt'), key: join(out, 'tls.key') }, registry: BERTH } };
+    await writeFile(join(dir, 'made.yaml'), `${JSON.stringify(config)}\n`);
+    const second = await spawnBerth({ args: ['--config', join(dir, 'made.yaml')] });
+    try {
+      const at = `https://127.0.0.1:${port}/mutate-pods`;
+      const r = await post(at, JSON.stringify(reviewOf(['nginx'])), madeCa, 'berth-webhook.berth.svc');
+      expect(r.status).toBe(200);
+      await expect(post(at, '{}', madeCa, 'berth-webhook.other.svc')).rejects.toThrow(/altnames|Hostname/i);
+      await expect(post(at, '{}', ca, 'berth-webhook.berth.svc')).rejects.toThrow(/certificate/);
+    } finally {
+      await second.stop();
+    }
   });
 
   it('is reached only by clients that trust its CA, and serves a replaced certificate to new connections', async () => {

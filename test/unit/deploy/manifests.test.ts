@@ -276,3 +276,65 @@ describe('deploy/kubernetes/node-config', () => {
     expect(pod.volumes.find((v) => v.name === caMount!.name)?.hostPath.path).toBe(ca);
   });
 });
+
+interface Mwc {
+  webhooks: {
+    failurePolicy: string;
+    sideEffects: string;
+    admissionReviewVersions: string[];
+    timeoutSeconds: number;
+    clientConfig: { service: { name: string; namespace: string; path: string; port: number } };
+    rules: { operations: string[]; resources: string[] }[];
+    namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+    objectSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
+  }[];
+}
+
+describe('deploy/kubernetes/webhook', () => {
+  const dir = join(DEPLOY, 'kubernetes', 'webhook');
+  const own: Obj[] = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Obj))
+    .filter(Boolean);
+  const mwc = own.find((o) => o.kind === 'MutatingWebhookConfiguration') as (Obj & Mwc) | undefined;
+  const svc = own.find((o) => o.kind === 'Service') as (Obj & Service & { spec: { ports: { port: number; targetPort: string }[] } }) | undefined;
+  const sts = one<StatefulSet>('StatefulSet');
+  const container = sts.spec.template.spec.containers[0]!;
+  // the ConfigMap's webhook section, commented out as shipped: uncommented, it must be valid
+  const text = one<ConfigMap>('ConfigMap').data['berth.yaml']!;
+  const commented = text.split('\n').filter((l) => /^# (webhook:|  )/.test(l));
+  const webhook = parseConfig(commented.map((l) => l.slice(2)).join('\n'), 'the commented webhook section').webhook!;
+
+  it('calls the Service that reaches the webhook listener, at /mutate-pods, never blocking a pod', async () => {
+    const { DEFAULT_OPT_OUT } = await import('../../../src/webhook/server.js');
+    expect(webhook.enabled).toBe(true);
+    const hook = mwc!.webhooks[0]!;
+    expect(hook.failurePolicy).toBe('Ignore');
+    expect(hook.sideEffects).toBe('None');
+    expect(hook.admissionReviewVersions).toEqual(['v1']);
+    expect(hook.timeoutSeconds).toBeLessThanOrEqual(5);
+    expect(hook.rules[0]).toMatchObject({ operations: ['CREATE'], resources: ['pods'] });
+    expect(hook.clientConfig.service).toEqual({ name: svc!.metadata.name, namespace: svc!.metadata.namespace, path: '/mutate-pods', port: svc!.spec.ports[0]!.port });
+    expect(svc!.spec.selector).toEqual(sts.spec.selector.matchLabels);
+    const port = container.ports.find((p) => p.name === svc!.spec.ports[0]!.targetPort);
+    expect(port?.containerPort).toBe(parseListen(webhook.listen!).port);
+    const ns = one('Namespace').metadata.name;
+    const names = hook.namespaceSelector.matchExpressions.find((e) => e.key === 'kubernetes.io/metadata.name');
+    expect(names).toMatchObject({ operator: 'NotIn' });
+    expect(names!.values).toEqual(expect.arrayContaining(['kube-system', ns]));
+    for (const sel of [hook.namespaceSelector, hook.objectSelector]) {
+      expect(sel.matchExpressions).toContainEqual({ key: DEFAULT_OPT_OUT.key, operator: 'NotIn', values: [DEFAULT_OPT_OUT.value] });
+    }
+  });
+
+  it("mounts the webhook's certificate Secret where the section names its files", () => {
+    for (const file of [webhook.tls!.cert, webhook.tls!.key]) {
+      const m = container.volumeMounts.find((v) => file.startsWith(`${v.mountPath}/`));
+      expect(m, `nothing is mounted for ${file}`).toBeDefined();
+      const v = sts.spec.template.spec.volumes.find((x) => x.name === m!.name) as Volume & { secret: { secretName: string; optional?: boolean } };
+      expect(v.secret.secretName).toBe('berth-webhook-tls');
+      expect(v.secret.optional).toBe(true); // the webhook is off by default: no Secret needed
+      expect(['tls.crt', 'tls.key']).toContain(file.slice(m!.mountPath.length + 1));
+    }
+  });
+});
