@@ -148,6 +148,14 @@ program
     );
   });
 
+program
+  .command('credential-provider')
+  .description('kubelet image credential provider (credentialprovider.kubelet.k8s.io/v1): a pull-only login for berth and the hosts it mirrors')
+  .requiredOption('--config <file>', 'registries, mirrored, username, passwordFile, cacheDuration')
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await (await import('./credential-provider.js')).credentialProvider(opts.config);
+  });
+
 const user = program.command('user').description('manage the users of the htpasswd file');
 user
   .command('add <name>')

@@ -338,3 +338,24 @@ describe('deploy/kubernetes/webhook', () => {
     }
   });
 });
+
+describe('deploy/kubernetes/node-config: the kubelet credential provider', () => {
+  const dir = join(DEPLOY, 'kubernetes', 'node-config');
+  const kubelet = parseAllDocuments(readFileSync(join(dir, 'kubelet-credential-provider.yaml'), 'utf8'))[0]!.toJS() as {
+    apiVersion: string;
+    kind: string;
+    providers: { name: string; apiVersion: string; matchImages: string[]; defaultCacheDuration: string; args: string[] }[];
+  };
+  const plugin = parseAllDocuments(readFileSync(join(dir, 'credential-provider.yaml'), 'utf8'))[0]!.toJS() as { registries: string[]; mirrored: string[]; cacheDuration: string };
+
+  it("runs berth credential-provider with its file, for berth's address and the hosts it mirrors", () => {
+    expect(kubelet).toMatchObject({ apiVersion: 'kubelet.config.k8s.io/v1', kind: 'CredentialProviderConfig' });
+    const p = kubelet.providers[0]!;
+    expect(p.apiVersion).toBe('credentialprovider.kubelet.k8s.io/v1');
+    expect(p.args.slice(0, 2)).toEqual(['credential-provider', '--config']);
+    expect(p.args[2]).toBe('/etc/berth/credential-provider.yaml');
+    for (const h of [...plugin.registries, ...plugin.mirrored]) expect(p.matchImages, h).toContain(h);
+    expect(plugin.registries[0]).toMatch(/:30003$/);
+    expect(durationMs(plugin.cacheDuration)).toBeGreaterThan(0);
+  });
+});
