@@ -2,7 +2,7 @@
  * `berth credential-provider`, exactly as the kubelet calls it: a CredentialProviderRequest on
  * standard input, a CredentialProviderResponse on standard output (credentialprovider.kubelet.k8s.io/v1),
  * one line on standard error and a non-zero exit for anything wrong. The credential it hands out is
- * used against a real berth: it pulls, and it can neither push nor delete.
+ * used by skopeo against a real berth: it pulls, and it can neither push nor delete.
  */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, spawnBerth, type Berth } from '../helpers/spawn.js';
 import { testDirPersistent } from '../helpers/tmp.js';
 import { blob, imageManifest, OCI_MANIFEST } from '../helpers/oci.js';
+import { sh, which } from '../helpers/tools.js';
 
 function provider(config: string, stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -70,15 +71,16 @@ describe('berth credential-provider (kubelet credentialprovider.kubelet.k8s.io/v
     expect((await fetch(`${berth.url}/v2/apps/web/blobs/uploads/?digest=${cfg.digest}`, { method: 'POST', body: cfg.bytes, headers: { authorization: root } })).status).toBe(201);
     const m = imageManifest(cfg, []);
     expect((await fetch(`${berth.url}/v2/apps/web/manifests/1`, { method: 'PUT', body: m.bytes, headers: { authorization: root, 'content-type': OCI_MANIFEST } })).status).toBe(201);
-    const puller = basic(creds.username, creds.password);
-    const pulled = await fetch(`${berth.url}/v2/apps/web/manifests/1`, { headers: { authorization: puller, accept: OCI_MANIFEST } });
-    expect(pulled.status).toBe(200);
-    expect(pulled.headers.get('docker-content-digest')).toBe(m.digest);
-    const push = await fetch(`${berth.url}/v2/apps/web/blobs/uploads/`, { method: 'POST', headers: { authorization: puller } });
-    expect([401, 403]).toContain(push.status);
-    const del = await fetch(`${berth.url}/v2/apps/web/manifests/${m.digest}`, { method: 'DELETE', headers: { authorization: puller } });
-    expect([401, 403]).toContain(del.status);
-    expect((await fetch(`${berth.url}/v2/apps/web/manifests/1`, { method: 'HEAD', headers: { authorization: puller, accept: OCI_MANIFEST } })).status).toBe(200);
+    const skopeo = await which('skopeo', 'apt-get install -y skopeo (.ci/run does)');
+    const as = [`--creds=${creds.username}:${creds.password}`, '--tls-verify=false'];
+    const raw = await sh(skopeo, ['inspect', '--raw', ...as, `docker://${berth.host}/apps/web:1`]);
+    expect(Buffer.from(raw).equals(m.bytes)).toBe(true);
+    const copy = await sh(skopeo, ['copy', `--src-creds=${creds.username}:${creds.password}`, `--dest-creds=${creds.username}:${creds.password}`, '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${berth.host}/apps/web:1`, `docker://${berth.host}/apps/copy:1`]).then(() => 'pushed', (err: Error) => err.message);
+    expect(copy).toMatch(/denied|unauthorized|401|403/i);
+    const del = await sh(skopeo, ['delete', ...as, `docker://${berth.host}/apps/web:1`]).then(() => 'deleted', (err: Error) => err.message);
+    expect(del).toMatch(/denied|unauthorized|401|403/i);
+    expect((await fetch(`${berth.url}/v2/apps/web/manifests/1`, { method: 'HEAD', headers: { authorization: root, accept: OCI_MANIFEST } })).status).toBe(200);
+    expect((await fetch(`${berth.url}/v2/apps/copy/tags/list`, { headers: { authorization: root } })).status).toBe(404);
   });
 
   it.each([

@@ -1,0 +1,94 @@
+/**
+ * What the image-redirect webhook rewrites is pulled for real: a pod naming `quay.io/kairos/core` (by
+ * tag and by digest) is rewritten by berth's webhook to berth's path-mode name, and containerd (`ctr`)
+ * pulls those references from berth, which fills them from a second berth serving as upstream
+ * quay.io: the same digests as the source.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import jsonpatch from 'fast-json-patch';
+import { spawnBerth, type Berth } from '../helpers/spawn.js';
+import { startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Upstream } from '../helpers/upstream.js';
+import { pruneContent, startContainerd } from '../helpers/containerd.js';
+import { freePort } from '../helpers/ports.js';
+import { makeCa, makeServerCert } from '../helpers/certs.js';
+import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
+
+function review(url: string, ca: Buffer, images: string[]): Promise<string[]> {
+  const body = JSON.stringify({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: { uid: 'u-1', kind: { group: '', version: 'v1', kind: 'Pod' }, operation: 'CREATE', object: { kind: 'Pod', metadata: { name: 'p' }, spec: { containers: images.map((image, i) => ({ name: `c${i}`, image })) } } },
+  });
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method: 'POST', ca, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const answer = JSON.parse(Buffer.concat(chunks).toString()) as { response: { patch?: string } };
+        const ops = answer.response.patch ? (JSON.parse(Buffer.from(answer.response.patch, 'base64').toString()) as jsonpatch.Operation[]) : [];
+        const pod = jsonpatch.applyPatch(JSON.parse(body).request.object, ops, true, false).newDocument as { spec: { containers: { image: string }[] } };
+        resolve(pod.spec.containers.map((c) => c.image));
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('images rewritten by the webhook, pulled by containerd', () => {
+  let up: Upstream;
+  let berth: Berth;
+  let work: string;
+  let daemon: { sock: string; stop(): Promise<void> } | undefined;
+  let hook: string;
+  let hookCa: Buffer;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'berth-webhook-pull-'));
+    up = await startUpstream();
+    const c = makeCa(join(work, 'ca'));
+    const tls = makeServerCert(join(work, 'ca'), 'webhook');
+    const [port, hookPort] = [await freePort(), await freePort()];
+    const config = {
+      mirror: { prefix: 'spectro-images', upstreams: [{ host: 'quay.io', url: up.url, username: UPSTREAM_USER, password: UPSTREAM_PASSWORD }] },
+      webhook: { enabled: true, listen: `127.0.0.1:${hookPort}`, tls, registry: `127.0.0.1:${port}`, rewrite: 'available' },
+    };
+    await writeFile(join(work, 'berth.yaml'), `${JSON.stringify(config)}\n`);
+    berth = await spawnBerth({ port, args: ['--config', join(work, 'berth.yaml')] });
+    hook = `https://127.0.0.1:${hookPort}/mutate-pods`;
+    hookCa = await readFile(c.ca);
+  }, 60_000);
+  afterAll(async () => {
+    await berth?.stop();
+    await daemon?.stop();
+    await up?.close().catch(() => undefined);
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('pulls quay.io/kairos/core by tag and by digest through berth with the digests of the source', async () => {
+    const ctrBin = await which('ctr', 'apt-get install -y containerd (.ci/run does)');
+    const containerd = await which('containerd', 'apt-get install -y containerd (.ci/run does)');
+    const skopeo = await which('skopeo', 'apt-get install -y skopeo (.ci/run does)');
+    const mkoci = requireTool(join(SHARED_TOOLS, 'mkoci.sh'), 'the shared tools must sit beside the checkout');
+    // the source: a real image (a config containerd can unpack by) in the upstream as kairos/core:v1
+    const src = join(work, 'src');
+    await sh('bash', [mkoci, 'image', src, '256', '64']);
+    const digest = (JSON.parse(await readFile(join(src, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0]!.digest;
+    await sh(skopeo, ['copy', `--dest-creds=${UPSTREAM_USER}:${UPSTREAM_PASSWORD}`, '--dest-tls-verify=false', `oci:${src}:latest`, `docker://${new URL(up.url).host}/kairos/core:v1`]);
+    const rewritten = await review(hook, hookCa, ['quay.io/kairos/core:v1', `quay.io/kairos/core@${digest}`]);
+    expect(rewritten).toEqual([`${berth.host}/spectro-images/quay.io/kairos/core:v1`, `${berth.host}/spectro-images/quay.io/kairos/core@${digest}`]);
+    daemon = await startContainerd(containerd, join(work, 'ctr'));
+    const ctr = (...a: string[]) => sh(ctrBin, ['-a', daemon!.sock, '-n', 'berth-test', ...a], { timeout: 180_000 });
+    for (const ref of rewritten) {
+      await ctr('images', 'pull', '--plain-http', '--snapshotter', 'native', ref);
+      const line = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${ref} `));
+      expect(line, `${ref} is not in ctr images ls`).toBeDefined();
+      expect(/sha256:[0-9a-f]{64}/.exec(line!)![0]).toBe(digest);
+    }
+    await pruneContent(ctr);
+  }, 240_000);
+});
