@@ -72,11 +72,11 @@ export async function webhookCert(o: WebhookCertOptions): Promise<{ caBundle: st
       new x509.SubjectAlternativeNameExtension(names.map((value) => ({ type: 'dns' as const, value }))),
     ],
   });
+  const lines = (text: string) => (text.endsWith('\n') ? text : `${text}\n`);
   await mkdir(o.out, { recursive: true });
-  const caPem = ca.toString('pem');
-  await writeFile(join(o.out, 'ca.crt'), caPem.endsWith('\n') ? caPem : `${caPem}\n`);
-  const certPem = cert.toString('pem');
-  await writeFile(join(o.out, 'tls.crt'), certPem.endsWith('\n') ? certPem : `${certPem}\n`);
+  const caPem = lines(ca.toString('pem'));
+  await writeFile(join(o.out, 'ca.crt'), caPem);
+  await writeFile(join(o.out, 'tls.crt'), lines(cert.toString('pem')));
   await writeFile(join(o.out, 'tls.key'), pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), { mode: 0o600 });
-  return { caBundle: Buffer.from(caPem.endsWith('\n') ? caPem : `${caPem}\n`).toString('base64'), names };
+  return { caBundle: Buffer.from(caPem).toString('base64'), names };
 }

@@ -9,7 +9,7 @@
  *   the file while the other is written to the socket; nothing allocated per chunk, and a read waits
  *   only for the write two chunks back.
  * - piped (an object store's blob): its GET's body goes to the socket chunk by chunk as it arrives,
- *   paused while a MiB waits to be sent; no copy in berth.
+ *   paused while PIPED_AHEAD waits to be sent; no copy in berth.
  */
 import type { FastifyReply } from 'fastify';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';

@@ -5,6 +5,7 @@
  * pull-through. A digest is always kept, so the pod runs the very bytes it named.
  */
 import type { MirrorNames } from '../mirror/names.js';
+import { globToRegExp } from '../auth/policy.js';
 import { formatImageRef, parseImageRef, type ImageRef } from './reference.js';
 
 export interface RewriteRules {
@@ -19,12 +20,6 @@ export interface RewriteRules {
   exclude: string[];
 }
 
-/** `*` within one component, `**` across components, everything else literal. */
-function patternRegExp(pattern: string): RegExp {
-  const parts = pattern.split('**').map((p) => p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*'));
-  return new RegExp(`^${parts.join('.*')}$`);
-}
-
 export class ImageRewriter {
   private readonly excluded: ((r: ImageRef) => boolean)[];
   private readonly registryHost: string;
@@ -33,7 +28,7 @@ export class ImageRewriter {
     this.registryHost = rules.registry.toLowerCase();
     this.excluded = rules.exclude.map((e) => {
       if (!e.includes('/') && !e.includes('*')) return (r: ImageRef) => r.host === e.toLowerCase();
-      const re = patternRegExp(e.toLowerCase());
+      const re = globToRegExp(e.toLowerCase()); // the globs of accessControl and retention
       return (r: ImageRef) => re.test(`${r.host}/${r.repo}`);
     });
   }

@@ -43,9 +43,8 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 
 /** `mirror.prefix`: where mirrored content lives; `mirror.fills`: the upstream hosts berth may fetch from now. */
 export async function startWebhook(config: WebhookConfig, registry: Registry, mirror: { prefix: string; fills: string[] }, log: FastifyBaseLogger): Promise<Webhook> {
-  const upstreams = mirror.fills;
-  const rewriter = new ImageRewriter({ registry: config.registry!, names: new MirrorNames(mirror.prefix, upstreams), exclude: config.exclude ?? [] });
-  const fillable = new Set(upstreams.map(canonicalHost));
+  const rewriter = new ImageRewriter({ registry: config.registry!, names: new MirrorNames(mirror.prefix, mirror.fills), exclude: config.exclude ?? [] });
+  const fillable = new Set(mirror.fills.map(canonicalHost));
   const deps: ReviewDeps = {
     rewriter,
     optOut: config.optOutLabel ?? DEFAULT_OPT_OUT,

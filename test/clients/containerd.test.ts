@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
-import { pruneContent, startContainerd } from '../helpers/containerd.js';
+import { ctrOn, listedDigest, pushThenForget, startContainerd, type Ctr } from '../helpers/containerd.js';
 import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
 
 type Layout = { manifests: { digest: string }[] };
@@ -21,12 +21,8 @@ describe('containerd (ctr)', () => {
   let skopeo: string;
   let mkoci: string;
   let sock: string;
-  const ctr = (...a: string[]) => sh(ctrBin, ['-a', sock, '-n', 'berth-test', ...a], { timeout: 180_000 });
-  const imageDigest = async (ref: string) => {
-    const line = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${ref} `));
-    expect(line, `${ref} is not in ctr images ls`).toBeDefined();
-    return /sha256:[0-9a-f]{64}/.exec(line!)![0];
-  };
+  let ctr: Ctr;
+  const imageDigest = (ref: string) => listedDigest(ctr, ref);
 
   beforeAll(async () => {
     const containerd = await which('containerd', 'apt-get install -y containerd (.ci/run does)');
@@ -36,6 +32,7 @@ describe('containerd (ctr)', () => {
     work = await mkdtemp(join(tmpdir(), 'berth-ctr-'));
     const d = await startContainerd(containerd, work);
     sock = d.sock;
+    ctr = ctrOn(ctrBin, sock);
     daemon = d;
     berth = await spawnBerth();
   }, 60_000);
@@ -50,13 +47,8 @@ describe('containerd (ctr)', () => {
     const src = join(work, 'img');
     await sh('bash', [mkoci, 'image', src, '256', '64']);
     const want = await layoutDigest(src);
-    const tar = join(work, 'img.tar');
-    await sh('tar', ['-C', src, '-cf', tar, '.']);
     const name = `${berth.host}/ctr/img`;
-    await ctr('images', 'import', '--no-unpack', '--base-name', name, tar);
-    await ctr('images', 'push', '--plain-http', `${name}:latest`);
-    await ctr('images', 'rm', `${name}:latest`);
-    await pruneContent(ctr);
+    await pushThenForget(ctr, src, name);
     const before = berth.log().length;
     await ctr('images', 'pull', '--plain-http', '--snapshotter', 'native', `${name}:latest`);
     expect(await imageDigest(`${name}:latest`)).toBe(want);

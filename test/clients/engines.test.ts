@@ -15,7 +15,7 @@ import { SHARED_TOOLS, crane, requireTool, sh, which } from '../helpers/tools.js
 import { engineArgs } from '../helpers/engines.js';
 import { testDirPersistent } from '../helpers/tmp.js';
 import { startReplicas } from '../helpers/replicas.js';
-import { pruneContent, startContainerd } from '../helpers/containerd.js';
+import { ctrOn, listedDigest, pushThenForget, startContainerd } from '../helpers/containerd.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 type Layout = { manifests: { digest: string }[] };
@@ -102,22 +102,15 @@ describe.each([
     const ctrBin = await which('ctr', 'apt-get install -y containerd (.ci/run does)');
     const dir = join(work, 'ctr');
     const daemon = await startContainerd(containerd, dir);
-    const ctr = (...a: string[]) => sh(ctrBin, ['-a', daemon.sock, '-n', 'berth-test', ...a], { timeout: 180_000 });
+    const ctr = ctrOn(ctrBin, daemon.sock);
     try {
       const src = join(work, 'ctr-img');
       await sh('bash', [mkoci, 'image', src, '256', '64', '32']);
       const want = await layoutDigest(src);
-      const tar = join(work, 'ctr-img.tar');
-      await sh('tar', ['-C', src, '-cf', tar, '.']);
       const name = `${berth.host}/engines/ctr`;
-      await ctr('images', 'import', '--no-unpack', '--base-name', name, tar);
-      await ctr('images', 'push', '--plain-http', `${name}:latest`);
-      await ctr('images', 'rm', `${name}:latest`);
-      await pruneContent(ctr);
+      await pushThenForget(ctr, src, name);
       await ctr('images', 'pull', '--plain-http', '--snapshotter', 'native', `${name}:latest`);
-      const line = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${name}:latest `));
-      expect(line, `${name}:latest is not in ctr images ls`).toBeDefined();
-      expect(/sha256:[0-9a-f]{64}/.exec(line!)![0]).toBe(want);
+      expect(await listedDigest(ctr, `${name}:latest`)).toBe(want);
     } finally {
       await daemon.stop();
     }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jsonpatch from 'fast-json-patch';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
 import { startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Upstream } from '../helpers/upstream.js';
-import { pruneContent, startContainerd } from '../helpers/containerd.js';
+import { ctrOn, listedDigest, pruneContent, startContainerd } from '../helpers/containerd.js';
 import { freePort } from '../helpers/ports.js';
 import { makeCa, makeServerCert } from '../helpers/certs.js';
 import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
@@ -82,12 +82,10 @@ describe('images rewritten by the webhook, pulled by containerd', () => {
     const rewritten = await review(hook, hookCa, ['quay.io/kairos/core:v1', `quay.io/kairos/core@${digest}`]);
     expect(rewritten).toEqual([`${berth.host}/spectro-images/quay.io/kairos/core:v1`, `${berth.host}/spectro-images/quay.io/kairos/core@${digest}`]);
     daemon = await startContainerd(containerd, join(work, 'ctr'));
-    const ctr = (...a: string[]) => sh(ctrBin, ['-a', daemon!.sock, '-n', 'berth-test', ...a], { timeout: 180_000 });
+    const ctr = ctrOn(ctrBin, daemon.sock);
     for (const ref of rewritten) {
       await ctr('images', 'pull', '--plain-http', '--snapshotter', 'native', ref);
-      const line = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${ref} `));
-      expect(line, `${ref} is not in ctr images ls`).toBeDefined();
-      expect(/sha256:[0-9a-f]{64}/.exec(line!)![0]).toBe(digest);
+      expect(await listedDigest(ctr, ref)).toBe(digest);
     }
     await pruneContent(ctr);
   }, 240_000);

@@ -2,6 +2,34 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sh } from './tools.js';
+
+/** ctr against a test containerd, in the tests' namespace. */
+export type Ctr = (...args: string[]) => Promise<string>;
+
+export function ctrOn(binary: string, sock: string): Ctr {
+  return (...a) => sh(binary, ['-a', sock, '-n', 'berth-test', ...a], { timeout: 180_000 });
+}
+
+/** The digest `ctr images ls` lists for `ref`; an error when it lists no such image. */
+export async function listedDigest(ctr: Ctr, ref: string): Promise<string> {
+  const line = (await ctr('images', 'ls')).split('\n').find((l) => l.startsWith(`${ref} `));
+  if (!line) throw new Error(`${ref} is not in ctr images ls`);
+  return /sha256:[0-9a-f]{64}/.exec(line)![0];
+}
+
+/**
+ * Imports the OCI layout `src` (tarred beside it) as `name:latest`, pushes it with --plain-http,
+ * then removes the image and its content: a pull after this fetches everything from the registry.
+ */
+export async function pushThenForget(ctr: Ctr, src: string, name: string): Promise<void> {
+  const tar = `${src}.tar`;
+  await sh('tar', ['-C', src, '-cf', tar, '.']);
+  await ctr('images', 'import', '--no-unpack', '--base-name', name, tar);
+  await ctr('images', 'push', '--plain-http', `${name}:latest`);
+  await ctr('images', 'rm', `${name}:latest`);
+  await pruneContent(ctr);
+}
 /**
  * `ctr content prune references`, retried: containerd's own garbage collector can remove content
  * while the prune walks it, and the prune then fails with "content digest ...: not found" although

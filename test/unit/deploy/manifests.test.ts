@@ -57,10 +57,15 @@ interface Secret {
   stringData: Record<string, string>;
 }
 
-const objects: Obj[] = readdirSync(join(DEPLOY, 'kubernetes'))
-  .filter((f) => f.endsWith('.yaml'))
-  .flatMap((f) => parseAllDocuments(readFileSync(join(DEPLOY, 'kubernetes', f), 'utf8')).map((d) => d.toJS() as Obj))
-  .filter(Boolean);
+/** Every YAML document of the files directly in `dir`. */
+function objectsIn(dir: string): Obj[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Obj))
+    .filter(Boolean);
+}
+
+const objects: Obj[] = objectsIn(join(DEPLOY, 'kubernetes'));
 function one<T>(kind: string, name?: string): Obj & T {
   const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
   expect(found, `${kind} ${name ?? ''}`).toHaveLength(1);
@@ -167,11 +172,7 @@ interface Pdb {
 }
 
 describe('deploy/kubernetes/scale-out', () => {
-  const dir = join(DEPLOY, 'kubernetes', 'scale-out');
-  const own: Obj[] = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Obj))
-    .filter(Boolean);
+  const own = objectsIn(join(DEPLOY, 'kubernetes', 'scale-out'));
   // the Namespace, the Service and the htpasswd and TLS Secrets are the single node's, shared
   const all = [...own, ...objects.filter((o) => ['Namespace', 'Service', 'Secret'].includes(o.kind))];
   const find = <T>(kind: string, name?: string): Obj & T => {
@@ -243,11 +244,7 @@ interface DaemonSet {
 }
 
 describe('deploy/kubernetes/node-config', () => {
-  const dir = join(DEPLOY, 'kubernetes', 'node-config');
-  const own: Obj[] = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Obj))
-    .filter(Boolean);
+  const own = objectsIn(join(DEPLOY, 'kubernetes', 'node-config'));
   const ds = own.find((o) => o.kind === 'DaemonSet') as (Obj & DaemonSet) | undefined;
 
   it("runs berth mirror-config --watch on every node against the node port, writing the host's certs.d", () => {
@@ -291,11 +288,7 @@ interface Mwc {
 }
 
 describe('deploy/kubernetes/webhook', () => {
-  const dir = join(DEPLOY, 'kubernetes', 'webhook');
-  const own: Obj[] = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS() as Obj))
-    .filter(Boolean);
+  const own = objectsIn(join(DEPLOY, 'kubernetes', 'webhook'));
   const mwc = own.find((o) => o.kind === 'MutatingWebhookConfiguration') as (Obj & Mwc) | undefined;
   const svc = own.find((o) => o.kind === 'Service') as (Obj & Service & { spec: { ports: { port: number; targetPort: string }[] } }) | undefined;
   const sts = one<StatefulSet>('StatefulSet');
