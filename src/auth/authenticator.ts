@@ -10,6 +10,7 @@ import type { Principal } from './policy.js';
 import type { AccessEntry, TokenIssuer } from './tokens.js';
 import { LoginLimiter } from './limiter.js';
 import { PasswordCheck } from './passwords.js';
+import type { PullCredentials } from './pull-credentials.js';
 
 export interface Caller {
   principal: Principal;
@@ -17,6 +18,8 @@ export interface Caller {
   presented: boolean;
   /** What a bearer token grants; undefined under Basic, where the policy alone decides. */
   grants?: AccessEntry[];
+  /** Logged in with a minted pull credential: reads only, whatever the policy allows beyond. */
+  pullOnly?: boolean;
 }
 
 export interface Gate {
@@ -36,8 +39,9 @@ export class BasicGate implements Gate {
     users: Htpasswd,
     readonly realm: string,
     limiter = new LoginLimiter(),
+    pull?: PullCredentials,
   ) {
-    this.passwords = new PasswordCheck(users, limiter);
+    this.passwords = new PasswordCheck(users, limiter, pull);
   }
 
   unauthorized(message = 'authentication required'): RegistryError {
@@ -47,8 +51,8 @@ export class BasicGate implements Gate {
   async identify(authorization: string | undefined, client?: string): Promise<Caller> {
     const creds = parseBasic(authorization);
     if (creds === undefined) return { principal: undefined, presented: false };
-    await this.passwords.check(creds?.user, creds?.password ?? '', client, (m) => this.unauthorized(m));
-    return { principal: creds!.user, presented: true };
+    const { pullOnly } = await this.passwords.check(creds?.user, creds?.password ?? '', client, (m) => this.unauthorized(m));
+    return { principal: creds!.user, presented: true, ...(pullOnly ? { pullOnly } : {}) };
   }
 }
 

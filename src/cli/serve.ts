@@ -14,6 +14,7 @@ import { AccessPolicy } from '../auth/policy.js';
 import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 import { StorageStatsCache } from '../registry/storage-stats.js';
 import { PasswordCheck } from '../auth/passwords.js';
+import { PullCredentials } from '../auth/pull-credentials.js';
 import { SessionStore } from '../auth/sessions.js';
 import { readTls, watchTls } from './tls.js';
 import { DEFAULT_LIMITS as HTTP_LIMITS, type Limits } from '../http/limits.js';
@@ -28,6 +29,7 @@ import { BundleExporter } from '../bundles/exporter.js';
  * Auth is wholly on when an htpasswd file is configured, and wholly off otherwise: Basic on /v2/, or
  * with `http.auth.token` Bearer tokens from /auth/token (signed by the configured key, or by one made
  * once under <root>/auth/, or, where replicas share the store, once for all of them in `shared`).
+ * Minted pull credentials are signed by a key made the same way.
  */
 export async function authFrom(config: BerthConfig, shared?: SharedAuth): Promise<{ auth?: AuthDeps; tokens?: TokenService; passwords?: PasswordCheck }> {
   const path = config.http.auth?.htpasswd?.path;
@@ -42,17 +44,20 @@ export async function authFrom(config: BerthConfig, shared?: SharedAuth): Promis
   }, shared?.failures);
   const policy = new AccessPolicy(config.accessControl ? validateAccessControl(config.accessControl) : AUTHENTICATED_ONLY);
   const t = config.http.auth?.token;
-  const passwords = new PasswordCheck(users, limiter);
-  if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter), policy }, passwords };
+  const paths = new StorePaths(config.storage.root);
+  const maxLifetime = durationMs(config.http.auth?.pullCredentials?.maxLifetime ?? '24h') / 1000;
+  const pull = new PullCredentials(await PullCredentials.key(paths.pullCredentialKey, shared?.secret.bind(shared)), maxLifetime);
+  const passwords = new PasswordCheck(users, limiter, pull);
+  if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter, pull), policy }, passwords };
   const { TokenIssuer, newKeyPem } = await import('../auth/tokens.js');
   const { TokenService } = await import('../auth/token-service.js');
   const settings = { service: t.service ?? 'berth', issuer: t.issuer ?? 'berth', expiresIn: t.expiresIn ?? 300, refreshExpiresIn: 30 * 24 * 3600 };
   const issuer =
     t.key === undefined && shared
       ? TokenIssuer.fromPem(await shared.secret('token-key', newKeyPem), 'the token key shared in the metadata database', settings)
-      : await TokenIssuer.open(t.key ?? new StorePaths(config.storage.root).tokenKey, t.key === undefined, settings);
+      : await TokenIssuer.open(t.key ?? paths.tokenKey, t.key === undefined, settings);
   const realm = config.http.externalUrl ? `${config.http.externalUrl.replace(/\/+$/, '')}/auth/token` : undefined;
-  return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy, limiter), passwords };
+  return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy, limiter, pull), passwords };
 }
 
 /** http.limits with their defaults; `berth config check` runs it too. */
@@ -126,6 +131,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     tokens,
     ui,
     sessions,
+    ...(passwords ? { passwords } : {}),
     gcDelayMs: durationMs(config.storage.gc.delay),
     zeroCopy: config.http.zeroCopy ?? true,
     externalUrl: config.http.externalUrl,

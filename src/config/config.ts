@@ -27,6 +27,8 @@ export interface BerthConfig {
       token?: { service?: string; issuer?: string; expiresIn?: number; key?: string };
       /** Failed-login limits (defaults: 20 per client and 10 per user in 300 s, each failure answered after 300 ms). */
       failedLogins?: { perClient?: number; perUser?: number; windowSeconds?: number; delayMs?: number };
+      /** Minted pull-only passwords (POST /_berth/pull-credentials): the longest lifetime one may ask for (default 24h). */
+      pullCredentials?: { maxLifetime?: string | number };
     };
   };
   accessControl?: AccessControlConfig;
@@ -165,6 +167,7 @@ const SHAPE: Shape = {
       htpasswd: { path: 'string' },
       token: { service: 'string', issuer: 'string', expiresIn: 'number', key: 'string' },
       failedLogins: { perClient: 'number', perUser: 'number', windowSeconds: 'number', delayMs: 'number' },
+      pullCredentials: { maxLifetime: 'duration' },
     },
   },
   accessControl: 'map', // validated in auth/config.ts

@@ -26,6 +26,7 @@ import type { Bundles } from './routes/bundles.js';
 import type { Metrics } from './metrics.js';
 import type { UiDeps } from '../ui/ui.js';
 import type { SessionStore } from '../auth/sessions.js';
+import type { PasswordCheck } from '../auth/passwords.js';
 import { DEFAULT_LIMITS, UploadSlots, clientError, registerRateLimit, type Limits } from './limits.js';
 
 export interface AppDeps {
@@ -65,6 +66,8 @@ export interface AppDeps {
   zeroCopy?: boolean;
   /** The UI's login sessions (with auth and the UI on); /api/ endpoints accept their cookie. */
   sessions?: SessionStore;
+  /** Users' password check (with auth on); when it mints pull credentials, /_berth/pull-credentials hands them out. */
+  passwords?: PasswordCheck;
 }
 
 /** Fastify's own request ids (req-1, req-2, ... in base 36), from one counter shared with the hot path. */
@@ -145,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await mirrorHostsRoute(app, () => (deps.mirror ? [...deps.mirror.pull.upstreams.keys()].sort() : []));
   const apiAuth = { ...(deps.auth ? { auth: deps.auth } : {}), ...(deps.sessions ? { sessions: deps.sessions } : {}) };
   // optional features: their modules load only when they are on (every module loaded stays resident)
+  if (deps.passwords?.pull) await (await import('./routes/pull-credentials.js')).pullCredentialRoutes(app, deps.passwords, deps.passwords.pull);
   if (deps.bundles) await (await import('./routes/bundles.js')).bundleRoutes(app, deps.bundles, apiAuth);
   if (deps.ui) await (await import('../ui/ui.js')).uiRoutes(app, deps.ui, apiAuth);
   if (deps.metrics) await deps.metrics.routes(app);

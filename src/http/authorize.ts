@@ -39,14 +39,14 @@ async function needed(action: Action, ctx: RouteContext, registry: Registry): Pr
 
 /**
  * Whether `caller` may do `need` on `repo`: the policy allows it and, for a bearer token, the token
- * grants it too. The web UI's API asks the same question.
+ * grants it too (and a minted pull credential reads only). The web UI's API asks the same question.
  */
 export function permits(auth: AuthDeps, caller: Caller, repo: string, need: RepoAction): boolean {
   const verb = dockerAction(need);
   const tokenGrants =
     caller.grants === undefined ||
     caller.grants.some((e) => e.type === 'repository' && e.name === repo && (e.actions.includes(verb) || e.actions.includes('*')));
-  return tokenGrants && auth.policy.allowed(caller.principal, repo, need);
+  return tokenGrants && (!caller.pullOnly || need === 'read') && auth.policy.allowed(caller.principal, repo, need);
 }
 
 export async function authorize(auth: AuthDeps, registry: Registry, request: FastifyRequest, action: Action, ctx: RouteContext): Promise<Access> {

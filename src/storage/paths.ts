@@ -37,6 +37,11 @@ export class StorePaths {
     return join(this.root, 'auth', 'token.key');
   }
 
+  /** The HMAC key minted pull credentials are signed with (auth/pull-credentials.ts). */
+  get pullCredentialKey(): string {
+    return join(this.root, 'auth', 'pull-credential.key');
+  }
+
   blobDir(d: Digest): string {
     return join(this.root, 'blobs', d.algorithm, d.hex.slice(0, 2));
   }

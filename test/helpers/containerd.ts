@@ -48,8 +48,13 @@ export async function pruneContent(ctr: (...a: string[]) => Promise<string>): Pr
 }
 
 
-/** A containerd of the test's own under `dir` (CRI off, so no CNI), on a socket in `dir`. */
-export async function startContainerd(binary: string, dir: string): Promise<{ sock: string; stop(): Promise<void> }> {
+/**
+ * A containerd of the test's own under `dir`, on a socket in `dir`. CRI is off (no CNI needed)
+ * unless `cri` is given: then its image service (what the kubelet calls) is on, with registry hosts
+ * from `cri.certsDir` (hosts.toml files, as /etc/containerd/certs.d on a node). No pods run, so
+ * cgroups, AppArmor and CNI are not needed.
+ */
+export async function startContainerd(binary: string, dir: string, cri?: { certsDir: string }): Promise<{ sock: string; log(): string; stop(): Promise<void> }> {
   const sock = join(dir, 'c.sock');
   await mkdir(join(dir, 'ctd-root'), { recursive: true });
   await writeFile(
@@ -58,7 +63,18 @@ export async function startContainerd(binary: string, dir: string): Promise<{ so
       'version = 2',
       `root = "${dir}/ctd-root"`,
       `state = "${dir}/ctd-state"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      ...(cri
+        ? [
+            '[plugins."io.containerd.grpc.v1.cri"]',
+            '  disable_cgroup = true',
+            '  disable_apparmor = true',
+            '  restrict_oom_score_adj = true',
+            '  [plugins."io.containerd.grpc.v1.cri".containerd]',
+            '    snapshotter = "native"',
+            '  [plugins."io.containerd.grpc.v1.cri".registry]',
+            `    config_path = "${cri.certsDir}"`,
+          ]
+        : ['disabled_plugins = ["io.containerd.grpc.v1.cri"]']),
       '[grpc]',
       `  address = "${sock}"`,
       '[ttrpc]',
@@ -74,6 +90,7 @@ export async function startContainerd(binary: string, dir: string): Promise<{ so
   if (!existsSync(sock)) throw new Error(`containerd did not start:\n${log}`);
   return {
     sock,
+    log: () => log,
     async stop() {
       if (daemon.exitCode === null) {
         daemon.kill('SIGTERM');

@@ -71,7 +71,7 @@ async function gcUnderLoad(
   const check = async (repo: string, tag: string, final: boolean) => {
     const r = await fetch(`${url}/v2/${repo}/manifests/${tag}`, { headers: { accept: OCI } });
     if (r.status === 404 && !final) return; // untagged meanwhile
-    if (r.status !== 200) throw new Error(`GET ${repo}:${tag} ${r.status}`);
+    if (r.status !== 200) throw new Error(`GET ${repo}:${tag} ${r.status} ${await r.text()}`);
     const m = JSON.parse(await r.text()) as { config: { digest: string }; layers: { digest: string }[] };
     for (const d of [m.config.digest, ...m.layers.map((l) => l.digest)]) {
       const b = await fetch(`${url}/v2/${repo}/blobs/${d}`);
@@ -85,7 +85,7 @@ async function gcUnderLoad(
           return;
         }
       }
-      if (b.status !== 200) throw new Error(`blob ${d} of ${repo}:${tag}: ${b.status}`);
+      if (b.status !== 200) throw new Error(`blob ${d} of ${repo}:${tag}: ${b.status} ${await b.text()}`);
       if (sha(Buffer.from(await b.arrayBuffer())) !== d) throw new Error(`blob ${d} of ${repo}:${tag} corrupt`);
     }
     stats.pulled++;

@@ -1,7 +1,8 @@
 /**
  * Login state across replicas (s3+postgres): a token one replica issues is accepted by another
  * (the signing key made once, in the database), a web login through one is a login on all and a
- * logout on one is a logout everywhere, and failed logins count for the registry, not per replica.
+ * logout on one is a logout everywhere, failed logins count for the registry, not per replica, and
+ * a pull credential one replica minted is honoured (for pulls only) by another.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,25 @@ describe('login state shared by replicas (s3+postgres)', () => {
     expect((await fetch(`${b.url}/api/session`, { method: 'DELETE', headers: { cookie } })).status).toBe(204);
     const onA = await fetch(`${a.url}/api/session`, { headers: { cookie } });
     expect(await onA.json()).toMatchObject({ user: null });
+  });
+
+  it('honours on every replica a pull credential any replica minted, and a token from it only pulls', async () => {
+    const [a, b] = r.berths as [(typeof r.berths)[0], (typeof r.berths)[0]];
+    const minted = await fetch(`${a.url}/_berth/pull-credentials?lifetime=10m`, { method: 'POST', headers: { authorization: basic('bob', 'bob-pw') } });
+    expect(minted.status).toBe(200);
+    const { username, password, expiresIn } = (await minted.json()) as { username: string; password: string; expiresIn: number };
+    expect([username, expiresIn]).toEqual(['bob', 600]);
+    // bob may push, but what is signed for this login is pull alone; and no refresh token outlives it
+    const got = await fetch(`${b.url}/auth/token?service=berth&scope=repository:shared/app:pull,push&offline_token=true`, { headers: { authorization: basic(username, password) } });
+    expect(got.status).toBe(200);
+    const body = (await got.json()) as { token: string; scope?: string; refresh_token?: string };
+    expect(body.scope).toBe('repository:shared/app:pull');
+    expect(body.refresh_token).toBeUndefined();
+    expect((await fetch(`${a.url}/v2/shared/app/tags/list`, { headers: { authorization: `Bearer ${body.token}` } })).status).not.toBe(401);
+    expect([401, 403]).toContain((await fetch(`${a.url}/v2/shared/app/blobs/uploads/`, { method: 'POST', headers: { authorization: `Bearer ${body.token}` } })).status);
+    // nor does it open a web session (which would carry all of bob's access)
+    const login = await fetch(`${b.url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+    expect(login.status).toBe(403);
   });
 
   it('counts failed logins across replicas: the limit holds wherever the attempts land', async () => {

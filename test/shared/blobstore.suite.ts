@@ -82,6 +82,41 @@ export function blobStoreSuite(name: string, make: () => Promise<StoreUnderTest>
       expect(await s.blobs.touch(dg(randomBytes(3)))).toBe(false);
     });
 
+    it('serves every read of a blob while it is being pushed again (touched and ingested) all along', async () => {
+      // a popular base layer: nodes pull it while CI pushes images that carry it; restarting its age
+      // must never disturb a read (on Ceph RGW a ranged GET racing a rewrite of its object fails)
+      const s = await make();
+      const b = Buffer.from('shared layer 1');
+      const d = dg(b);
+      await s.blobs.ingest([b], d);
+      const end = Date.now() + 4000;
+      const failures: string[] = [];
+      let reads = 0;
+      const pusher = async () => {
+        for (let i = 0; Date.now() < end; i++) {
+          if (i % 4) await s.blobs.touch(d);
+          else await s.blobs.ingest([b], d, b.length);
+        }
+      };
+      const reader = async () => {
+        while (Date.now() < end) {
+          try {
+            const o = (await s.blobs.open(d))!;
+            // what a download uses: the store's own body where it has one, else the stream
+            const got = await readAll(o.body ? await o.body(0, b.length - 1) : o.stream(0, b.length - 1));
+            await o.close();
+            if (!got.equals(b)) failures.push(`read ${got.length} wrong bytes`);
+            reads++;
+          } catch (err) {
+            failures.push((err as Error).message);
+          }
+        }
+      };
+      await Promise.all([...Array.from({ length: 5 }, pusher), ...Array.from({ length: 5 }, reader)]);
+      expect(failures.slice(0, 3)).toEqual([]);
+      expect(reads).toBeGreaterThan(20);
+    }, 20_000);
+
     it('refuses a wrong digest or length and keeps nothing', async () => {
       const s = await make();
       const b = randomBytes(1000);

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../oci/errors.js';
 import { parseBasic } from '../../auth/basic.js';
-import type { TokenService } from '../../auth/token-service.js';
+import type { Authenticated, TokenService } from '../../auth/token-service.js';
 import { header, query } from '../request.js';
 import { sendError } from '../errors.js';
 
@@ -25,9 +25,9 @@ export async function tokenRoutes(app: FastifyInstance, service: TokenService): 
       const q = query(request);
       const creds = parseBasic(header(request, 'authorization'));
       if (creds === null) throw new RegistryError('UNAUTHORIZED', 'malformed Basic credentials');
-      const principal = await service.login(creds?.user, creds?.password, request.ip);
+      const who = await service.login(creds?.user, creds?.password, request.ip);
       const offline = q.get('offline_token') === 'true';
-      return reply.send(await service.token(principal, q.getAll('scope'), q.get('service') ?? undefined, offline));
+      return reply.send(await service.token(who, q.getAll('scope'), q.get('service') ?? undefined, offline));
     });
 
     scope.post('/auth/token', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -35,15 +35,15 @@ export async function tokenRoutes(app: FastifyInstance, service: TokenService): 
       const scopes = (form.get('scope') ?? '').split(' ').filter((s) => s !== '');
       const svc = form.get('service') ?? undefined;
       const grant = form.get('grant_type');
-      let principal: string | undefined;
+      let who: Authenticated;
       if (grant === 'password') {
-        principal = await service.login(form.get('username') ?? '', form.get('password') ?? '', request.ip);
+        who = await service.login(form.get('username') ?? '', form.get('password') ?? '', request.ip);
       } else if (grant === 'refresh_token') {
-        principal = await service.fromRefresh(form.get('refresh_token') ?? '');
+        who = await service.fromRefresh(form.get('refresh_token') ?? '');
       } else {
         throw new RegistryError('UNSUPPORTED', `unsupported grant_type: ${String(grant).slice(0, 40)}`, { status: 400 });
       }
-      const body = await service.token(principal, scopes, svc, form.get('access_type') === 'offline');
+      const body = await service.token(who, scopes, svc, form.get('access_type') === 'offline');
       if (grant === 'refresh_token') body.refresh_token ??= form.get('refresh_token') ?? undefined;
       return reply.send(body);
     });

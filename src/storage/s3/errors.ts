@@ -33,5 +33,8 @@ export function isUnavailable(err: unknown): boolean {
 /** A RegistryError UNAVAILABLE for a store that cannot answer; any other error unchanged. */
 export function unavailable(err: unknown, where: string): unknown {
   if (err instanceof RegistryError || !isUnavailable(err)) return err;
-  return new RegistryError('UNAVAILABLE', `object store unavailable (S3 at ${where}): ${(err as Error).message || (err as Error).name}`);
+  // an error answer to a HEAD has no body to name it (the SDK says UnknownError): its status does
+  const status = (err as SdkError).$metadata?.httpStatusCode;
+  const what = `${(err as Error).message || (err as Error).name}${status ? ` (HTTP ${status})` : ''}`;
+  return new RegistryError('UNAVAILABLE', `object store unavailable (S3 at ${where}): ${what}`);
 }

@@ -3,6 +3,10 @@
  * `storage.s3.prefix`, so one bucket can hold several registries:
  *
  *   <prefix>blobs/<algorithm>/<hex>               a blob, by content digest; written once, never rewritten
+ *   <prefix>touched/<algorithm>/<hex>             empty; its LastModified is when the blob was last pushed
+ *                                                  again (garbage collection's age), so that restarting the
+ *                                                  age never rewrites the blob (a read racing a rewrite of
+ *                                                  its object fails on Ceph RGW: 500, ECANCELED)
  *   <prefix>uploads/<id>/<offset: 16 digits>      an upload session's chunks, one object per chunk
  *                                                  (the digits sort as the offsets do)
  *   <prefix>probe/<random>                        written and removed by the readiness check
@@ -24,6 +28,15 @@ export class S3Keys {
 
   get blobsPrefix(): string {
     return `${this.prefix}blobs/`;
+  }
+
+  touched(d: Digest): string {
+    return `${this.touchedPrefix}${d.algorithm}/${d.hex}`;
+  }
+
+  /** Its keys sort as the blobs' do (the same `<algorithm>/<hex>` after the prefix). */
+  get touchedPrefix(): string {
+    return `${this.prefix}touched/`;
   }
 
   /** The digest a blob key names, or undefined for a key berth did not write. */

@@ -7,7 +7,7 @@ import { digestOf, newHash, type Digest } from '../../oci/digest.js';
 import type { BlobFill, BlobStore, ByteSource, OpenBlob } from '../blobstore.js';
 import { checkDigest } from '../checks.js';
 import { writeHashed } from '../hashing-writer.js';
-import { COPY_LIMIT, type S3Bucket } from './bucket.js';
+import type { S3Bucket } from './bucket.js';
 import type { S3Keys } from './keys.js';
 import { S3OpenBlob } from './open-blob.js';
 import { putVerified } from './put-verified.js';
@@ -78,17 +78,17 @@ export class S3BlobStore implements BlobStore {
     };
   }
 
-  /** Restarts the blob's age (garbage collection's delay) by copying it onto itself (not past COPY_LIMIT). */
+  /** Restarts the blob's age (garbage collection's delay) by writing its `touched/` marker (keys.ts). */
   async touch(d: Digest): Promise<boolean> {
-    const key = this.keys.blob(d);
-    const h = await this.bucket.head(key);
-    if (!h) return false;
-    return h.size > COPY_LIMIT || (await this.bucket.copy(key, key, true));
+    if (!(await this.bucket.head(this.keys.blob(d)))) return false;
+    await this.bucket.put(this.keys.touched(d), Buffer.alloc(0));
+    return true;
   }
 
   async touchedAt(d: Digest): Promise<number | undefined> {
-    const h = await this.bucket.head(this.keys.blob(d));
-    return h && latest(h.lastModified);
+    const [h, mark] = await Promise.all([this.bucket.head(this.keys.blob(d)), this.bucket.head(this.keys.touched(d))]);
+    // a marker left by a blob deleted before is older than the blob stored again: the later time counts
+    return h && latest(Math.max(h.lastModified, mark?.lastModified ?? 0));
   }
 
   async *digests(): AsyncIterable<Digest> {
@@ -98,10 +98,22 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** The blobs' listing merged with the markers' (both in the same key order): one pass over each. */
   async *list(): AsyncIterable<{ digest: Digest; size: number; mtimeMs: number }> {
-    for await (const o of this.bucket.list(this.keys.blobsPrefix)) {
-      const digest = this.keys.digestOf(o.key);
-      if (digest) yield { digest, size: o.size, mtimeMs: latest(o.lastModified) };
+    const { blobsPrefix, touchedPrefix } = this.keys;
+    const marks = this.bucket.list(touchedPrefix)[Symbol.asyncIterator]();
+    try {
+      let mark = await marks.next();
+      for await (const o of this.bucket.list(blobsPrefix)) {
+        const digest = this.keys.digestOf(o.key);
+        if (!digest) continue; // not a blob berth wrote
+        const name = o.key.slice(blobsPrefix.length);
+        while (!mark.done && mark.value.key.slice(touchedPrefix.length) < name) mark = await marks.next();
+        const touched = !mark.done && mark.value.key.slice(touchedPrefix.length) === name ? mark.value.lastModified : 0;
+        yield { digest, size: o.size, mtimeMs: latest(Math.max(o.lastModified, touched)) };
+      }
+    } finally {
+      await marks.return?.();
     }
   }
 
@@ -109,6 +121,7 @@ export class S3BlobStore implements BlobStore {
     const key = this.keys.blob(d);
     if (!(await this.bucket.head(key))) return false;
     await this.bucket.delete(key);
+    await this.bucket.delete(this.keys.touched(d)); // a marker left behind is harmless: see touchedAt
     return true;
   }
 }

@@ -339,7 +339,7 @@ describe('deploy/kubernetes/node-config: the kubelet credential provider', () =>
     kind: string;
     providers: { name: string; apiVersion: string; matchImages: string[]; defaultCacheDuration: string; args: string[] }[];
   };
-  const plugin = parseAllDocuments(readFileSync(join(dir, 'credential-provider.yaml'), 'utf8'))[0]!.toJS() as { registries: string[]; mirrored: string[]; cacheDuration: string };
+  const plugin = parseAllDocuments(readFileSync(join(dir, 'credential-provider.yaml'), 'utf8'))[0]!.toJS() as { registries: string[]; mirrored: string[]; cacheDuration: string; mint?: { url: string } };
 
   it("runs berth credential-provider with its file, for berth's address and the hosts it mirrors", () => {
     expect(kubelet).toMatchObject({ apiVersion: 'kubelet.config.k8s.io/v1', kind: 'CredentialProviderConfig' });
@@ -350,5 +350,7 @@ describe('deploy/kubernetes/node-config: the kubelet credential provider', () =>
     for (const h of [...plugin.registries, ...plugin.mirrored]) expect(p.matchImages, h).toContain(h);
     expect(plugin.registries[0]).toMatch(/:30003$/);
     expect(durationMs(plugin.cacheDuration)).toBeGreaterThan(0);
+    // minted pull credentials come from berth at the address the nodes pull from
+    expect(new URL(plugin.mint!.url).host).toBe(plugin.registries[0]);
   });
 });
