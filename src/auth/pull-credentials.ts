@@ -11,8 +11,7 @@
  * where replicas share the store, once for all of them in the metadata database.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readOrCreate } from './key-file.js';
 
 const PREFIX = 'berth-pull.v1.';
 
@@ -33,31 +32,8 @@ export class PullCredentials {
   /** A key made once: a file under the store's root, or (replicas) a secret shared through the index. */
   static async key(file: string, shared?: (name: string, make: () => Promise<string>) => Promise<string>): Promise<Buffer> {
     const make = async () => randomBytes(32).toString('base64');
-    if (shared) return Buffer.from(await shared('pull-credential-key', make), 'base64');
-    try {
-      return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    // written whole beside it, then linked in: a reader never sees the key half written, and of two
-    // processes making it at once the first link wins and both use that key
-    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(await make());
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await link(tmp, file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    } finally {
-      await unlink(tmp);
-    }
-    return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
+    const text = shared ? await shared('pull-credential-key', make) : await readOrCreate(file, make);
+    return Buffer.from(text.trim(), 'base64');
   }
 
   /** A password for `user` that expires `seconds` from now (at most maxSeconds). */

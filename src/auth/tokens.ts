@@ -4,8 +4,7 @@
  * access actually granted. The signing key is configured, or made once under <root>/auth/.
  */
 import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
-import { mkdir, open, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readOrCreate } from './key-file.js';
 import { SignJWT, exportPKCS8, generateKeyPair, jwtVerify } from 'jose';
 
 /** One entry of the token's `access` claim (token spec "Requesting a Token"). */
@@ -39,22 +38,7 @@ export async function newKeyPem(): Promise<string> {
 }
 
 async function loadOrCreateKey(path: string, create: boolean): Promise<KeyObject> {
-  try {
-    return createPrivateKey(await readFile(path, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw err;
-  }
-  const pem = await newKeyPem();
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  try {
-    const fh = await open(path, 'wx', 0o600);
-    await fh.writeFile(pem);
-    await fh.sync();
-    await fh.close();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // another process made it first
-  }
-  return createPrivateKey(await readFile(path, 'utf8'));
+  return createPrivateKey(await readOrCreate(path, create ? newKeyPem : undefined));
 }
 
 export class TokenIssuer {
