@@ -8,9 +8,10 @@
  * berth did not write are never touched). Each file is written whole beside its place and renamed
  * over it, so containerd (or a crash) never sees half of one.
  */
-import { mkdir, open, readdir, readFile, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
+import { writeAtomic } from './atomic-file.js';
 import { ConfigError } from '../config/config.js';
 import { canonicalHost, DOCKER_HUB, isHost } from '../mirror/names.js';
 
@@ -48,24 +49,6 @@ export function hostsToml(upstream: string, opts: Omit<MirrorConfigOptions, 'ups
   if (opts.ca) lines.push(`  ca = "${opts.ca}"`);
   if (opts.skipVerify) lines.push('  skip_verify = true');
   return `${lines.join('\n')}\n`;
-}
-
-/** Writes `text` to `file` so that a reader finds the old file or the new one, whole: never a part. */
-export async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    const fh = await open(tmp, 'w', 0o644);
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 function checkTarget(opts: Pick<MirrorConfigOptions, 'registry' | 'scheme'>): void {

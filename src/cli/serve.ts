@@ -17,6 +17,8 @@ import { PasswordCheck } from '../auth/passwords.js';
 import { PullCredentials } from '../auth/pull-credentials.js';
 import { SessionStore } from '../auth/sessions.js';
 import { readTls, watchTls } from './tls.js';
+import { forgetServing, recordServing } from './serving.js';
+import type { AddressInfo } from 'node:net';
 import { DEFAULT_LIMITS as HTTP_LIMITS, type Limits } from '../http/limits.js';
 import { pino } from 'pino';
 import { BatchedDestination } from './log.js';
@@ -201,6 +203,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     await mirror?.close();
     clearInterval(pulls);
     await opened.registry.manifests.flushPulls().catch(() => undefined);
+    await forgetServing(config.storage.root).catch(() => undefined);
     await opened.close();
     // pino writes asynchronously: the last lines (an audit line among them) must reach the log
     await new Promise<void>((resolve) => {
@@ -213,6 +216,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
   await app.listen({ host, port });
+  await recordServing(config.storage.root, app.server.address() as AddressInfo, tls !== undefined);
   // the image-redirect webhook: its own HTTPS listener, its modules loaded only when enabled
   const w = config.webhook;
   webhook = w?.enabled

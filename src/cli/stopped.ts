@@ -2,6 +2,7 @@
 import { openRegistry, type OpenRegistry } from '../open.js';
 import { parseListen, type BerthConfig } from '../config/config.js';
 import { Agent, type Dispatcher } from 'undici';
+import { readServing } from './serving.js';
 
 /** The opened root, or undefined when a running berth holds it. */
 export async function openStopped(config: BerthConfig): Promise<OpenRegistry | undefined> {
@@ -14,12 +15,14 @@ export async function openStopped(config: BerthConfig): Promise<OpenRegistry | u
 }
 
 /**
- * The running berth on this host, as the command line reaches it: loopback, at the configured port,
- * over https when it serves TLS (its certificate names the site's addresses, not 127.0.0.1, and
- * the peer is this very host, so the certificate is not checked).
+ * The running berth on this host, as the command line reaches it: where it wrote in its root that it
+ * listens (serving.ts), else loopback at the configured port; over https when it serves TLS (its
+ * certificate names the site's addresses, not 127.0.0.1, and the peer is this very host, so the
+ * certificate is not checked).
  */
 export function localServer(config: BerthConfig): { base: string; dispatcher: Dispatcher | undefined } {
-  const { port } = parseListen(config.http.listen);
-  if (!config.http.tls) return { base: `http://127.0.0.1:${port}`, dispatcher: undefined };
-  return { base: `https://127.0.0.1:${port}`, dispatcher: new Agent({ connect: { rejectUnauthorized: false } }) };
+  const serving = readServing(config.storage.root);
+  const base = serving?.url ?? `${config.http.tls ? 'https' : 'http'}://127.0.0.1:${parseListen(config.http.listen).port}`;
+  if (!base.startsWith('https:')) return { base, dispatcher: undefined };
+  return { base, dispatcher: new Agent({ connect: { rejectUnauthorized: false } }) };
 }

@@ -1,4 +1,7 @@
-/** `berth verify [--repair]` on a stopped registry: exit 0 when clean, 1 when problems were found. */
+/**
+ * `berth verify [--repair]` on a stopped registry: exit 0 when clean (unlinked blobs, which garbage
+ * collection takes, are reported but are not damage), 1 when problems were found.
+ */
 import { openStopped } from './stopped.js';
 import { ConfigError, type BerthConfig } from '../config/config.js';
 

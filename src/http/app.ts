@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Registry } from '../registry/registry.js';
 import { sendError } from './errors.js';
+import { RegistryError } from '../oci/errors.js';
 import { API_VERSION, match, type V2Route } from './router.js';
 import { hotPath, putInFront } from './hot-path.js';
 import { Urls } from './urls.js';
@@ -117,6 +118,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     } as FastifyServerOptions['schemaController'],
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 8192 },
+    // A path that is not valid percent-encoding never reaches a route: answer it in the spec's envelope
+    // too (under /v2/ the bad part is the repository name: NAME_INVALID, as for every other bad name).
+    frameworkErrors: (err, request, reply) => {
+      const v2 = (request.raw.url ?? '').startsWith('/v2/');
+      void sendError(request, reply, v2 && err.code === 'FST_ERR_BAD_URL' ? new RegistryError('NAME_INVALID', 'the path is not valid percent-encoding') : err);
+    },
     // Uploads can be long: no Fastify-level request timeout (issue: slow-client limits in ops/).
     requestTimeout: 0,
   });

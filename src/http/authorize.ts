@@ -29,9 +29,13 @@ async function needed(action: Action, ctx: RouteContext, registry: Registry): Pr
       return 'create';
     case 'delete':
       return 'delete';
-    case 'push-manifest':
-      // Pushing a new tag is `create`; moving an existing one is `update`.
-      return isValidTag(ctx.ref) && (await registry.manifests.hasTag(ctx.name, ctx.ref)) ? 'update' : 'create';
+    case 'push-manifest': {
+      // Pushing a new tag is `create`; moving an existing one is `update` (the reference's tag, or
+      // any of the `?tag=` a push by digest names).
+      const tags = [...(isValidTag(ctx.ref) ? [ctx.ref] : []), ...ctx.query.getAll('tag').filter(isValidTag)];
+      for (const t of tags) if (await registry.manifests.hasTag(ctx.name, t)) return 'update';
+      return 'create';
+    }
     default:
       throw new Error(`no repository action for ${action}`);
   }

@@ -5,6 +5,7 @@ import { END, firstPart, keys, lastPart, suffix, tagFromSortKey, tagSortKey, two
 import { GroupCommit } from './group-commit.js';
 import { unmapTables } from './level-tables.js';
 import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, UploadRecord } from './metadata.js';
+import { tagList } from './metadata.js';
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
@@ -207,7 +208,7 @@ export class LevelIndex implements MetadataIndex {
     return { digest, ...(record ? { record } : {}), ...(bytes ? { bytes } : {}) };
   }
 
-  async putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string): Promise<void> {
+  async putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string | readonly string[]): Promise<void> {
     const ops: Op[] = [
       ...(await this.repoOps(repo)),
       { type: 'put', key: keys.manifestBytes(record.digest), value: bytes },
@@ -216,11 +217,11 @@ export class LevelIndex implements MetadataIndex {
     if (record.subject && referrer) {
       ops.push({ type: 'put', key: keys.referrer(repo, record.subject, record.digest), value: json(referrer) });
     }
-    if (tag !== undefined) {
-      const old = await this.getText(keys.tag(repo, tag));
-      if (old !== undefined && old !== record.digest) ops.push({ type: 'del', key: keys.tagOf(repo, old, tag) });
-      ops.push({ type: 'put', key: keys.tag(repo, tag), value: text(record.digest) });
-      ops.push({ type: 'put', key: keys.tagOf(repo, record.digest, tag), value: EMPTY });
+    for (const t of tagList(tag)) {
+      const old = await this.getText(keys.tag(repo, t));
+      if (old !== undefined && old !== record.digest) ops.push({ type: 'del', key: keys.tagOf(repo, old, t) });
+      ops.push({ type: 'put', key: keys.tag(repo, t), value: text(record.digest) });
+      ops.push({ type: 'put', key: keys.tagOf(repo, record.digest, t), value: EMPTY });
     }
     await this.commit(ops);
   }

@@ -86,8 +86,11 @@ export interface ManifestIndex {
    * the blob store: one synced write then commits their bytes, record, tag and referrer together.
    */
   manifestBytes(digest: string): Promise<Buffer | undefined>;
-  /** Records a manifest and its bytes, and points `tag` at it when given; links the repository into the catalog. */
-  putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string): Promise<void>;
+  /**
+   * Records a manifest and its bytes, and points `tag` (one, or several: all in the same write) at it
+   * when given; links the repository into the catalog.
+   */
+  putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string | readonly string[]): Promise<void>;
   /** Removes a manifest, every tag pointing at it and its referrer entry; returns the removed tags, or undefined if absent. */
   deleteManifest(repo: string, digest: string): Promise<string[] | undefined>;
   listReferrers(repo: string, subject: string): Promise<Descriptor[]>;
@@ -149,4 +152,9 @@ export interface MetadataIndex extends RepositoryIndex, BlobLinkIndex, ManifestI
   close(): Promise<void>;
   /** Present when other processes may write this index: see SharedIndex. */
   readonly shared?: SharedIndex;
+}
+
+/** putManifest's `tag` as a list. */
+export function tagList(tag: string | readonly string[] | undefined): readonly string[] {
+  return tag === undefined ? [] : typeof tag === 'string' ? [tag] : tag;
 }

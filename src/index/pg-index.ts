@@ -9,6 +9,7 @@ import { EngineError } from '../config/config.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { tagOrder } from './keys.js';
 import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, SharedIndex, UploadRecord } from './metadata.js';
+import { tagList } from './metadata.js';
 import { PgCoordination } from './pg-coordination.js';
 import { pgAuth } from './pg-auth.js';
 import { migrate, quoteIdent } from './pg-schema.js';
@@ -218,7 +219,8 @@ export class PgIndex implements MetadataIndex {
     };
   }
 
-  async putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string): Promise<void> {
+  async putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string | readonly string[]): Promise<void> {
+    const tags = tagList(tag);
     await this.q('putManifest', [
       repo,
       record.digest,
@@ -226,8 +228,8 @@ export class PgIndex implements MetadataIndex {
       JSON.stringify(record),
       record.subject ?? null,
       record.subject && referrer ? JSON.stringify(referrer) : null,
-      tag ?? null,
-      tag === undefined ? null : tagOrder(tag),
+      tags,
+      tags.map((t) => tagOrder(t)),
       Date.now(),
     ]);
   }

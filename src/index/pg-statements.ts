@@ -26,7 +26,7 @@ export const SQL = {
       b AS (INSERT INTO manifest_bytes (digest, bytes) VALUES ($2, $3) ON CONFLICT DO NOTHING),
       f AS (INSERT INTO referrers (repo, subject, digest, descriptor) SELECT $1, $5, $2, $6 WHERE $6::text IS NOT NULL
             ON CONFLICT (repo, subject, digest) DO UPDATE SET descriptor = excluded.descriptor),
-      t AS (INSERT INTO tags (repo, tag, sort_key, digest) SELECT $1, $7, $8, $2 WHERE $7::text IS NOT NULL
+      t AS (INSERT INTO tags (repo, tag, sort_key, digest) SELECT $1, u.tag, u.sort_key, $2 FROM unnest($7::text[], $8::text[]) AS u(tag, sort_key)
             ON CONFLICT (repo, tag) DO UPDATE SET sort_key = excluded.sort_key, digest = excluded.digest)
     INSERT INTO manifests (repo, digest, subject, record) VALUES ($1, $2, $5, $4)
     ON CONFLICT (repo, digest) DO UPDATE SET subject = excluded.subject, record = excluded.record`,

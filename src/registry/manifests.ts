@@ -139,9 +139,10 @@ export class ManifestService {
    * `mirrored`: the manifest comes from an upstream (pull-through), whose blobs and children arrive
    * later, on demand; its references are not required to be present yet.
    */
-  async put(repo: string, ref: string, contentType: string | undefined, bytes: Buffer, opts: { mirrored?: boolean } = {}): Promise<ManifestRecord> {
+  async put(repo: string, ref: string, contentType: string | undefined, bytes: Buffer, opts: { mirrored?: boolean; tags?: string[] } = {}): Promise<ManifestRecord> {
     const r = parseReference(ref);
     if (!r) throw new RegistryError('MANIFEST_INVALID', `invalid tag: ${ref.slice(0, 140)}`);
+    for (const t of opts.tags ?? []) if (!isValidTag(t)) throw new RegistryError('MANIFEST_INVALID', `invalid tag: ${t.slice(0, 140)}`);
     if (bytes.length > this.options.maxManifestBytes) throw this.tooLarge();
     const digest = digestBytes(bytes, r.kind === 'digest' ? r.digest.algorithm : 'sha256');
     if (r.kind === 'digest' && r.digest.value !== digest.value) {
@@ -170,14 +171,15 @@ export class ManifestService {
       if (parsed.subject) record.subject = parsed.subject.digest;
       if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
       if (parsed.annotations) record.annotations = parsed.annotations;
-      const tag = r.kind === 'tag' ? r.tag : undefined;
+      // the digest is the one pushed by (sha512 too): tags point at this record, whichever way it was named
+      const tags = [...new Set([...(r.kind === 'tag' ? [r.tag] : []), ...(opts.tags ?? [])])];
       this.cache.bump();
       try {
         // shared with garbage collection's sweep of unreferenced manifest bytes (they are written together)
-        await this.sweep.shared(() => this.index.putManifest(repo, record, bytes, referrerDescriptor(record), tag));
+        await this.sweep.shared(() => this.index.putManifest(repo, record, bytes, referrerDescriptor(record), tags));
       } finally {
         this.cache.bump();
-        if (tag !== undefined) this.cache.forgetTag(repo, tag);
+        for (const t of tags) this.cache.forgetTag(repo, t);
       }
       return record;
     });

@@ -1,9 +1,13 @@
 /**
  * Scrub (`berth verify [--repair]`): re-hashes every blob and every manifest's bytes, and checks that
- * the index and the store agree: every linked blob exists with its recorded size, every manifest
- * record has its bytes, and no blob file is left that nothing links. With repair, index entries whose
- * content is gone or corrupt are removed (and corrupt files deleted), so clients get a clean
- * BLOB_UNKNOWN / MANIFEST_UNKNOWN instead of bad bytes, and a push can bring the content back.
+ * the index and the store agree: every linked blob exists with its recorded size and every manifest
+ * record has its bytes. With repair, index entries whose content is gone or corrupt are removed (and
+ * corrupt files deleted), so clients get a clean BLOB_UNKNOWN / MANIFEST_UNKNOWN instead of bad
+ * bytes, and a push can bring the content back.
+ *
+ * Blobs that no repository links are counted apart, not as problems: they are what uploads in flight
+ * leave when the process dies (stored, not yet linked), or what was untagged since the last
+ * collection; garbage collection takes them once they are older than its delay.
  */
 import { createHash } from 'node:crypto';
 import { tryParseDigest, type Digest } from '../oci/digest.js';
@@ -15,7 +19,7 @@ import { allRepositories } from '../index/repositories.js';
 import { linkedBlobs } from './linked-blobs.js';
 
 export interface Problem {
-  kind: 'corrupt-blob' | 'missing-blob' | 'wrong-size' | 'stray-blob' | 'corrupt-manifest' | 'missing-manifest';
+  kind: 'corrupt-blob' | 'missing-blob' | 'wrong-size' | 'corrupt-manifest' | 'missing-manifest';
   digest: string;
   repository?: string;
 }
@@ -25,6 +29,8 @@ export interface VerifyReport {
   bytesChecked: number;
   manifestsChecked: number;
   problems: Problem[];
+  /** Garbage, not damage: blobs no repository links (garbage collection's to take). */
+  unlinked: { blobs: number; bytes: number };
   repaired: number;
   ms: number;
 }
@@ -47,7 +53,7 @@ export class Verifier {
 
   async run(repair: boolean): Promise<VerifyReport> {
     const started = Date.now();
-    const report: VerifyReport = { blobsChecked: 0, bytesChecked: 0, manifestsChecked: 0, problems: [], repaired: 0, ms: 0 };
+    const report: VerifyReport = { blobsChecked: 0, bytesChecked: 0, manifestsChecked: 0, problems: [], unlinked: { blobs: 0, bytes: 0 }, repaired: 0, ms: 0 };
     const bad = new Set<string>();
     // 1. every blob file hashes to its name (nothing is kept per blob but the corrupt ones: memory
     // does not grow with the store)
@@ -95,9 +101,11 @@ export class Verifier {
         }
       });
     }
-    // 4. files nothing links (garbage collection takes them once they are old enough)
+    // 4. blobs nothing links: counted, not problems (garbage collection takes them once old enough)
     for await (const { digest, linked } of linkedBlobs(this.store, this.index)) {
-      if (!linked && !bad.has(digest.value)) report.problems.push({ kind: 'stray-blob', digest: digest.value });
+      if (linked || bad.has(digest.value)) continue;
+      report.unlinked.blobs++;
+      report.unlinked.bytes += (await this.store.stat(digest))?.size ?? 0;
     }
     report.ms = Date.now() - started;
     return report;

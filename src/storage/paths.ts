@@ -33,6 +33,14 @@ export class StorePaths {
     return join(this.root, 'index');
   }
 
+  /**
+   * Where the berth serving this root listens ({pid, url}), written once it listens and removed when
+   * it stops: the command line finds it there whatever flags or config it was started with.
+   */
+  get serving(): string {
+    return join(this.root, 'serving.json');
+  }
+
   get tokenKey(): string {
     return join(this.root, 'auth', 'token.key');
   }

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, spawnBerth, type Berth } from '../helpers/spawn.js';
 import { freePort } from '../helpers/ports.js';
 import { testDir, testDirPersistent } from '../helpers/tmp.js';
-import { writeAtomic } from '../../src/cli/mirror-config.js';
+import { writeAtomic } from '../../src/cli/atomic-file.js';
 
 const FOREIGN = '# written by hand\nserver = "https://registry.local"\n';
 

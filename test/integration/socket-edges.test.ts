@@ -85,6 +85,17 @@ describe('socket edges', () => {
       expect(JSON.parse(r.body).errors[0].code, path).toBe('NAME_INVALID');
     }
   });
+
+  it('answers a path that is not valid percent-encoding with the spec envelope: NAME_INVALID under /v2/', async () => {
+    for (const [method, path] of [['GET', '/v2/%ff/manifests/latest'], ['HEAD', '/v2/a/%e0%a4/blobs/sha256:00'], ['PUT', '/v2/%zz/manifests/v1']] as const) {
+      const r = await rawRequest(base, method, path);
+      expect([path, r.status]).toEqual([path, 400]);
+      if (method !== 'HEAD') expect([path, JSON.parse(r.body).errors[0].code]).toEqual([path, 'NAME_INVALID']);
+    }
+    // elsewhere, the same envelope with the generic code
+    const other = await rawRequest(base, 'GET', '/api/%ff');
+    expect([other.status, JSON.parse(other.body).errors[0].code]).toEqual([400, 'UNSUPPORTED']);
+  });
   it('answers every oversized manifest PUT with 413 SIZE_INVALID, never a reset (the body is read first)', async () => {
     // Before the body was drained, undici's fetch failed ("fetch failed": a reset while still sending)
     // on about 1 PUT in 9 here, and once in CI's conformance run.

@@ -54,6 +54,19 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
       await ix.close();
     });
 
+    it('points several tags at a manifest in one write, moving those that pointed elsewhere', async () => {
+      const ix = await make();
+      await ix.putManifest('r', rec(1), B, undefined, 'old');
+      await ix.putManifest('r', rec(2), B, undefined, ['a', 'b', 'old']);
+      expect(await ix.listTags('r', { limit: 10 })).toEqual(['a', 'b', 'old']);
+      for (const t of ['a', 'b', 'old']) expect(await ix.tag('r', t)).toBe(dig(2));
+      expect(await ix.tagsOf('r', dig(2))).toEqual(['a', 'b', 'old']);
+      expect(await ix.tagsOf('r', dig(1))).toEqual([]);
+      await ix.putManifest('r', rec(3), B, undefined, []); // none: the manifest alone
+      expect(await ix.manifest('r', dig(3))).toMatchObject({ digest: dig(3) });
+      await ix.close();
+    });
+
     it('records manifests with tags, moves tags, and deletes a manifest with all its tags', async () => {
       const ix = await make();
       await ix.putManifest('r', rec(1), B, undefined, 'v1');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type Engine, type TestRegistry } from '../helpers/registry.js';
 import {
   DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST,
-  blob, desc, errorCode, imageManifest, indexOf, manifestOf, pushBlob, pushImage, pushManifest, sha256,
+  blob, desc, errorCode, imageManifest, indexOf, manifestOf, pushBlob, pushImage, pushManifest, sha256, sha512,
 } from '../helpers/oci.js';
 
 type TagList = { name: string; tags: string[] };
@@ -35,6 +35,28 @@ export function manifestEndpointSuite(mode: 'inject' | 'socket', engine: Engine 
         expect(h.headers['docker-content-digest']).toBe(m.digest);
         expect(h.body.length).toBe(0);
       }
+    });
+
+    it('tags a manifest pushed by digest with ?tag= (one OCI-Tag header each), and serves those tags with the digest it was pushed by, sha512 too', async () => {
+      const cfg = blob(64);
+      await pushBlob(req, 'img/tagged', cfg);
+      const m = imageManifest(cfg, []);
+      const d512 = sha512(m.bytes);
+      const put = await req('PUT', `/v2/img/tagged/manifests/${d512}?tag=a&tag=b`, { body: m.bytes, headers: { 'content-type': OCI_MANIFEST } });
+      expect(put.status).toBe(201);
+      expect(put.headers['docker-content-digest']).toBe(d512);
+      expect(put.headers['oci-tag']).toBe('a, b');
+      for (const ref of ['a', 'b', d512]) {
+        for (const method of ['GET', 'HEAD']) {
+          const r = await req(method, `/v2/img/tagged/manifests/${ref}`, { headers: { accept: OCI_MANIFEST } });
+          expect([ref, method, r.status, r.headers['docker-content-digest']]).toEqual([ref, method, 200, d512]);
+        }
+      }
+      expect((await req('GET', '/v2/img/tagged/tags/list')).json<TagList>().tags).toEqual(['a', 'b']);
+      // a bad tag among them: nothing is stored, nothing tagged
+      const bad = await req('PUT', `/v2/img/tagged/manifests/${sha256(m.bytes)}?tag=c&tag=-no`, { body: m.bytes, headers: { 'content-type': OCI_MANIFEST } });
+      expect([bad.status, errorCode(bad)]).toEqual([400, 'MANIFEST_INVALID']);
+      expect((await req('GET', '/v2/img/tagged/tags/list')).json<TagList>().tags).toEqual(['a', 'b']);
     });
 
     it('answers a PUT with 201, Location and Docker-Content-Digest; PUT by digest works too', async () => {

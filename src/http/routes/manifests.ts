@@ -42,7 +42,11 @@ export function manifestRoutes(registry: Registry, urls: Urls, pull?: PullThroug
 
   async function put(request: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
     const bytes = await readBounded(request, registry.options.maxManifestBytes, () => manifests.tooLarge());
-    const record = await manifests.put(ctx.name, ctx.ref, header(request, 'content-type'), bytes);
+    // `?tag=` (distribution-spec "Pushing Manifests with Tags"): more tags for a push by digest, all
+    // set in the same write as the manifest; each one applied is echoed in an OCI-Tag header
+    const tags = ctx.query.getAll('tag');
+    const record = await manifests.put(ctx.name, ctx.ref, header(request, 'content-type'), bytes, { tags });
+    if (tags.length) reply.header('OCI-Tag', [...new Set(tags)].join(', '));
     reply.headers({
       Location: urls.manifest(ctx.name, record.digest),
       'Docker-Content-Digest': record.digest,
