@@ -3,6 +3,7 @@ import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
 import { ConfigError, durationMs, parseListen, type BerthConfig } from '../config/config.js';
 import { retentionRules } from '../registry/retention.js';
+import { immutableTagRules } from '../registry/immutable-tags.js';
 import type { AuthDeps } from '../http/authorize.js';
 import type { SharedAuth } from '../index/metadata.js';
 import { StorePaths } from '../storage/paths.js';
@@ -84,6 +85,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     registry: {
       deleteEnabled: config.storage.delete.enabled,
       retention: retentionRules(config.storage.retention?.policies ?? [], 'storage.retention.policies', durationMs),
+      immutableTags: immutableTagRules(config.storage.immutableTags ?? [], 'storage.immutableTags'),
       quotas: { maxRepositories: config.storage.maxRepositories, quotas: config.storage.quotas ?? [] },
     },
   });

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { validateAccessControl } from '../auth/config.js';
 import { retentionRules } from '../registry/retention.js';
+import { immutableTagRules, type ImmutableTagRule } from '../registry/immutable-tags.js';
 import type { AccessControlConfig } from '../auth/policy.js';
 
 export interface BerthConfig {
@@ -51,6 +52,8 @@ export interface BerthConfig {
     maxRepositories?: number;
     /** Bytes per repository pattern: [{repositories: "team-a/**", maxBytes: 10737418240}]. */
     quotas?: { repositories: string; maxBytes: number }[];
+    /** Tags that never move once pushed, nor are deleted (registry/immutable-tags.ts). */
+    immutableTags?: ImmutableTagRule[];
   };
   /** Where the metadata index lives: LevelDB under storage.root (default), or a PostgreSQL database. */
   metadata: MetadataConfig;
@@ -150,7 +153,7 @@ export const DEFAULT_CONFIG: BerthConfig = {
   log: { level: 'info' },
 };
 
-type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'quotas' | 'strings';
+type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'quotas' | 'immutableTags' | 'strings';
 /** `$list`: a list of maps of that shape; `$required`: keys each of them must have. */
 type ListShape = { $list: Shape; $required: readonly string[] };
 type Shape = { [k: string]: Shape | Leaf | readonly string[] | ListShape };
@@ -187,6 +190,7 @@ const SHAPE: Shape = {
     retention: { dryRun: 'boolean', policies: 'retention' },
     maxRepositories: 'number',
     quotas: 'quotas',
+    immutableTags: 'immutableTags',
   },
   mirror: {
     prefix: 'string',
@@ -255,6 +259,12 @@ function check(value: unknown, shape: Shape | ListShape, where: string): void {
           throw new ConfigError(`${place}[${i}]: must be {repositories: "<pattern>", maxBytes: <number>}`);
         }
       });
+    } else if (want === 'immutableTags') {
+      try {
+        immutableTagRules(v, place);
+      } catch (err) {
+        throw new ConfigError((err as Error).message);
+      }
     } else if (want === 'retention') {
       try {
         retentionRules(v, place, durationMs);

@@ -6,6 +6,7 @@
 import { RegistryError } from '../oci/errors.js';
 import { digestBytes, looksLikeDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { isValidTag } from '../oci/names.js';
+import { ImmutableTags } from './immutable-tags.js';
 import { parseManifest, type Descriptor } from '../oci/manifest.js';
 import type { ManifestRecord, MetadataIndex } from '../index/metadata.js';
 import type { KeyedLock, SweepGate } from './coordination.js';
@@ -38,7 +39,11 @@ export class ManifestService {
   ) {
     // ~200 bytes a tag entry: 16,384 hot tags cost about 3 MiB.
     this.cache = new ManifestCache(options.manifestCacheBytes, 16_384);
+    this.immutable = new ImmutableTags(options.immutableTags ?? []);
   }
+
+  /** storage.immutableTags: retention asks before it deletes a tag. */
+  readonly immutable: ImmutableTags;
 
   private async unknown(repo: string, ref: string): Promise<RegistryError> {
     if (!(await this.index.repositoryExists(repo))) return new RegistryError('NAME_UNKNOWN', `repository unknown: ${repo}`);
@@ -149,7 +154,16 @@ export class ManifestService {
       throw new RegistryError('DIGEST_INVALID', `manifest digest ${digest.value} does not match ${r.digest.value}`);
     }
     const parsed = parseManifest(bytes, contentType);
+    // the digest is the one pushed by (sha512 too): tags point at this record, whichever way it was named
+    const tags = [...new Set([...(r.kind === 'tag' ? [r.tag] : []), ...(opts.tags ?? [])])];
     return this.locks.run(repo, async () => {
+      if (!opts.mirrored && this.immutable.any) {
+        for (const t of tags) {
+          if (!this.immutable.protects(repo, t)) continue;
+          const current = await this.index.tag(repo, t);
+          if (current !== undefined && current !== digest.value) throw this.immutable.moved(repo, t, current);
+        }
+      }
       for (const b of opts.mirrored ? [] : parsed.blobs) {
         if (!(await this.index.blobLink(repo, b))) {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `blob unknown to repository: ${b}`, { detail: { digest: b } });
@@ -171,8 +185,6 @@ export class ManifestService {
       if (parsed.subject) record.subject = parsed.subject.digest;
       if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
       if (parsed.annotations) record.annotations = parsed.annotations;
-      // the digest is the one pushed by (sha512 too): tags point at this record, whichever way it was named
-      const tags = [...new Set([...(r.kind === 'tag' ? [r.tag] : []), ...(opts.tags ?? [])])];
       this.cache.bump();
       try {
         // shared with garbage collection's sweep of unreferenced manifest bytes (they are written together)
@@ -210,6 +222,11 @@ export class ManifestService {
     const r = parseReference(ref);
     if (!r) throw await this.unknown(repo, ref);
     await this.locks.run(repo, async () => {
+      if (this.immutable.any) {
+        const tags = r.kind === 'tag' ? [r.tag] : await this.index.tagsOf(repo, r.digest.value);
+        const held = tags.filter((t) => this.immutable.protects(repo, t));
+        if (held.length) throw this.immutable.deleted(repo, held);
+      }
       this.cache.bump();
       try {
         if (r.kind === 'tag') {

@@ -3,6 +3,7 @@
  * BlobStore, an UploadStore and a MetadataIndex. Permission checks happen at the HTTP edge; the
  * services trust their callers.
  */
+import type { ImmutableTagRule } from './immutable-tags.js';
 import type { BlobStore, UploadStore } from '../storage/blobstore.js';
 import type { MetadataIndex } from '../index/metadata.js';
 import { BlobService } from './blobs.js';
@@ -31,6 +32,8 @@ export interface RegistryOptions {
   retention: RetentionRule[];
   /** storage.maxRepositories and storage.quotas (none by default). */
   quotas: QuotaOptions;
+  /** storage.immutableTags (none by default). */
+  immutableTags: ImmutableTagRule[];
 }
 
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
@@ -41,6 +44,7 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   tagListCacheBytes: 2 * 1024 * 1024,
   retention: [],
   quotas: { quotas: [] },
+  immutableTags: [],
 };
 
 export interface RegistryDeps {

@@ -80,7 +80,7 @@ export class Retention {
           c.tags.some((re) => re.test(t.tag)) ||
           (keep.pushedWithinMs !== undefined && now - t.pushedAt <= keep.pushedWithinMs) ||
           (keep.pulledWithinMs !== undefined && now - t.pulledAt <= keep.pulledWithinMs);
-        if (kept) continue;
+        if (kept || this.manifests.immutable.protects(repo, t.tag)) continue; // storage.immutableTags
         report.tagsDeleted.push({ repository: repo, tag: t.tag });
         if (!dryRun) await this.manifests.delete(repo, t.tag, { force: true });
       }
