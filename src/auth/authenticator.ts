@@ -11,6 +11,7 @@ import type { AccessEntry, TokenIssuer } from './tokens.js';
 import { LoginLimiter } from './limiter.js';
 import { PasswordCheck } from './passwords.js';
 import type { PullCredentials } from './pull-credentials.js';
+import { Robots, type Narrowing } from './robots.js';
 
 export interface Caller {
   principal: Principal;
@@ -18,8 +19,10 @@ export interface Caller {
   presented: boolean;
   /** What a bearer token grants; undefined under Basic, where the policy alone decides. */
   grants?: AccessEntry[];
-  /** Logged in with a minted pull credential: reads only, whatever the policy allows beyond. */
-  pullOnly?: boolean;
+  /** Whose access policy applies when it is not the principal's own: a robot's owner. */
+  actingAs?: string;
+  /** Narrower than that policy: a minted pull credential (reads only), a robot (its scopes). */
+  narrow?: Narrowing;
 }
 
 export interface Gate {
@@ -40,8 +43,9 @@ export class BasicGate implements Gate {
     readonly realm: string,
     limiter = new LoginLimiter(),
     pull?: PullCredentials,
+    robots?: Robots,
   ) {
-    this.passwords = new PasswordCheck(users, limiter, pull);
+    this.passwords = new PasswordCheck(users, limiter, pull, robots);
   }
 
   unauthorized(message = 'authentication required'): RegistryError {
@@ -51,8 +55,11 @@ export class BasicGate implements Gate {
   async identify(authorization: string | undefined, client?: string): Promise<Caller> {
     const creds = parseBasic(authorization);
     if (creds === undefined) return { principal: undefined, presented: false };
-    const { pullOnly } = await this.passwords.check(creds?.user, creds?.password ?? '', client, (m) => this.unauthorized(m));
-    return { principal: creds!.user, presented: true, ...(pullOnly ? { pullOnly } : {}) };
+    const login = await this.passwords.check(creds?.user, creds?.password ?? '', client, (m) => this.unauthorized(m));
+    const caller: Caller = { principal: creds!.user, presented: true };
+    if (login.actingAs !== creds!.user) caller.actingAs = login.actingAs;
+    if (login.narrow) caller.narrow = login.narrow;
+    return caller;
   }
 }
 
@@ -61,6 +68,8 @@ export class BearerGate implements Gate {
     private readonly tokens: TokenIssuer,
     /** The token endpoint clients are sent to (<externalUrl>/auth/token); else built from the Host. */
     readonly realm: string | undefined,
+    /** Robot accounts: a token issued to one stops working the moment it is revoked. */
+    private readonly robots?: Robots,
   ) {}
 
   unauthorized(message = 'authentication required', scope?: string, host?: string): RegistryError {
@@ -74,12 +83,20 @@ export class BearerGate implements Gate {
     if (authorization === undefined) return { principal: undefined, presented: false };
     const m = /^Bearer[ \t]+([A-Za-z0-9._~+/-]+=*)[ \t]*$/i.exec(authorization); // RFC 6750 §2.1
     if (!m) throw this.unauthorized('a bearer token is required');
+    let t;
     try {
-      const t = await this.tokens.verify(m[1]!);
-      return { principal: t.subject, presented: true, grants: t.access };
+      t = await this.tokens.verify(m[1]!);
     } catch {
       throw this.unauthorized('invalid or expired token');
     }
+    const caller: Caller = { principal: t.subject, presented: true, grants: t.access };
+    if (Robots.isRobot(t.subject)) {
+      // its grants were narrowed when it was issued; the owner's policy still applies, while the robot lives
+      const owner = await this.robots?.ownerIfValid(t.subject!);
+      if (owner === undefined) throw this.unauthorized('this robot account was revoked or has expired');
+      caller.actingAs = owner;
+    }
+    return caller;
   }
 }
 

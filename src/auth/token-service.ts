@@ -10,6 +10,7 @@ import type { AccessPolicy, Principal, RepoAction } from './policy.js';
 import { LoginLimiter } from './limiter.js';
 import { PasswordCheck } from './passwords.js';
 import type { PullCredentials } from './pull-credentials.js';
+import type { Narrowing, Robots } from './robots.js';
 import { parseScope, type AccessEntry, type TokenIssuer } from './tokens.js';
 
 export interface TokenResponse {
@@ -23,10 +24,13 @@ export interface TokenResponse {
 
 const FOR: Record<string, RepoAction[]> = { pull: ['read'], push: ['create', 'update'], delete: ['delete'] };
 
-/** Who logged in, and whether with a minted pull credential (which a token never widens). */
+/** Who logged in: the token's subject, whose policy applies, and what narrows it (a token never widens it). */
 export interface Authenticated {
   principal: Principal;
-  pullOnly: boolean;
+  /** A robot's owner; else the principal. */
+  actingAs?: string;
+  /** A minted pull credential's or a robot's narrowing. */
+  narrow?: Narrowing;
 }
 
 export class TokenService {
@@ -38,8 +42,9 @@ export class TokenService {
     private readonly policy: AccessPolicy,
     limiter = new LoginLimiter(),
     pull?: PullCredentials,
+    robots?: Robots,
   ) {
-    this.passwords = new PasswordCheck(users, limiter, pull);
+    this.passwords = new PasswordCheck(users, limiter, pull, robots);
   }
 
   get service(): string {
@@ -48,35 +53,35 @@ export class TokenService {
 
   /** An undefined principal for anonymous; throws UNAUTHORIZED for wrong credentials. */
   async login(user: string | undefined, password: string | undefined, client?: string): Promise<Authenticated> {
-    if (user === undefined) return { principal: undefined, pullOnly: false };
-    const { pullOnly } = await this.passwords.check(user, password ?? '', client);
-    return { principal: user, pullOnly };
+    if (user === undefined) return { principal: undefined };
+    const login = await this.passwords.check(user, password ?? '', client);
+    return { principal: user, actingAs: login.actingAs, ...(login.narrow ? { narrow: login.narrow } : {}) };
   }
 
   async fromRefresh(refreshToken: string): Promise<Authenticated> {
     try {
       const user = await this.issuer.verifyRefresh(refreshToken);
       if (!(await this.users.has(user))) throw new Error('user removed');
-      return { principal: user, pullOnly: false };
+      return { principal: user };
     } catch {
       throw new RegistryError('UNAUTHORIZED', 'invalid refresh token');
     }
   }
 
   /**
-   * The access to sign: each requested action the policy allows (`*` means every action held), and
-   * of those only `pull` for a minted pull credential.
+   * The access to sign: each requested action the policy allows `actingAs` (the principal, or a
+   * robot's owner; `*` means every action held), and of those what `narrow` allows.
    */
-  grant(principal: Principal, scopes: string[], pullOnly = false): AccessEntry[] {
+  grant(actingAs: Principal, scopes: string[], narrow?: Narrowing): AccessEntry[] {
     const out: AccessEntry[] = [];
     for (const s of scopes) {
       const e = parseScope(s);
       if (!e) continue;
       if (e.type === 'repository' && isValidName(e.name)) {
-        const wanted = (e.actions.includes('*') ? ['pull', 'push', 'delete'] : e.actions).filter((a) => !pullOnly || a === 'pull');
-        const granted = wanted.filter((a) => (FOR[a] ?? []).some((r) => this.policy.allowed(principal, e.name, r)));
+        const wanted = e.actions.includes('*') ? ['pull', 'push', 'delete'] : e.actions;
+        const granted = wanted.filter((a) => (FOR[a] ?? []).some((r) => this.policy.allowed(actingAs, e.name, r) && (narrow?.allows(e.name, r) ?? true)));
         out.push({ type: 'repository', name: e.name, actions: [...new Set(granted)] });
-      } else if (e.type === 'registry' && e.name === 'catalog' && principal !== undefined) {
+      } else if (e.type === 'registry' && e.name === 'catalog' && actingAs !== undefined) {
         out.push({ type: 'registry', name: 'catalog', actions: ['*'] });
       }
     }
@@ -84,17 +89,17 @@ export class TokenService {
   }
 
   async token(who: Authenticated, scopes: string[], service: string | undefined, offline: boolean): Promise<TokenResponse> {
-    const { principal, pullOnly } = who;
+    const { principal, narrow } = who;
     if (service !== undefined && service !== this.service) {
       throw new RegistryError('UNSUPPORTED', `this token service issues tokens for ${this.service}, not ${service}`, { status: 400 });
     }
-    const access = this.grant(principal, scopes, pullOnly);
+    const access = this.grant(who.actingAs ?? principal, scopes, narrow);
     const t = await this.issuer.issue(principal, access);
     const body: TokenResponse = { token: t.token, access_token: t.token, expires_in: t.expiresIn, issued_at: t.issuedAt };
     const granted = access.filter((a) => a.actions.length > 0).map((a) => `${a.type}:${a.name}:${a.actions.join(',')}`);
     if (granted.length) body.scope = granted.join(' ');
-    // a refresh token would outlive a minted credential's expiry: none for those
-    if (offline && principal !== undefined && !pullOnly) body.refresh_token = await this.issuer.issueRefresh(principal);
+    // a refresh token would outlive a minted credential's expiry or a robot's revocation: none for those
+    if (offline && principal !== undefined && !narrow) body.refresh_token = await this.issuer.issueRefresh(principal);
     return body;
   }
 }

@@ -156,6 +156,33 @@ program
     process.exitCode = await (await import('./credential-provider.js')).credentialProvider(opts.config);
   });
 
+const token = program.command('token').description('robot accounts (API keys) for CI jobs and other machines');
+const collect = (v: string, all: string[]) => [...all, v];
+token
+  .command('create')
+  .description("make a robot account and print its secret once (its username is robot$<name>)")
+  .requiredOption('--name <name>', 'lowercase letters, digits, ".", "_" and "-"')
+  .requiredOption('--owner <user>', "the htpasswd user it acts for: it can do at most what the owner's policy allows")
+  .requiredOption('--scope <glob:actions>', "what it may do, e.g. 'team-b/**:pull,push' (repeat for more)", collect, [] as string[])
+  .option('--expires <duration>', 'when it stops working, e.g. 90d (default: never)')
+  .option('--root <dir>', 'data root (default ./storage)')
+  .option('--config <file>', 'YAML or JSON configuration file')
+  .action(async (opts: { name: string; owner: string; scope: string[]; expires?: string; root?: string; config?: string }) =>
+    (await import('./robots.js')).createRobot(await configOf(opts), { name: opts.name, owner: opts.owner, scopes: opts.scope, ...(opts.expires ? { expires: opts.expires } : {}) }),
+  );
+token
+  .command('list')
+  .description('the robot accounts, with scopes, creation, expiry, last use and revocation times')
+  .option('--root <dir>', 'data root (default ./storage)')
+  .option('--config <file>', 'YAML or JSON configuration file')
+  .action(async (opts: { root?: string; config?: string }) => (await import('./robots.js')).listRobots(await configOf(opts)));
+token
+  .command('revoke <name>')
+  .description('revoke a robot account at once (its bearer tokens stop working too)')
+  .option('--root <dir>', 'data root (default ./storage)')
+  .option('--config <file>', 'YAML or JSON configuration file')
+  .action(async (name: string, opts: { root?: string; config?: string }) => (await import('./robots.js')).revokeRobot(await configOf(opts), name));
+
 const user = program.command('user').description('manage the users of the htpasswd file');
 user
   .command('add <name>')

@@ -16,6 +16,7 @@ import { AUTHENTICATED_ONLY, validateAccessControl } from '../auth/config.js';
 import { StorageStatsCache } from '../registry/storage-stats.js';
 import { PasswordCheck } from '../auth/passwords.js';
 import { PullCredentials } from '../auth/pull-credentials.js';
+import { Robots, type RobotIndex } from '../auth/robots.js';
 import { SessionStore } from '../auth/sessions.js';
 import { readTls, watchTls } from './tls.js';
 import { forgetServing, recordServing } from './serving.js';
@@ -34,7 +35,11 @@ import { BundleExporter } from '../bundles/exporter.js';
  * once under <root>/auth/, or, where replicas share the store, once for all of them in `shared`).
  * Minted pull credentials are signed by a key made the same way.
  */
-export async function authFrom(config: BerthConfig, shared?: SharedAuth): Promise<{ auth?: AuthDeps; tokens?: TokenService; passwords?: PasswordCheck }> {
+export async function authFrom(
+  config: BerthConfig,
+  shared?: SharedAuth,
+  robotIndex?: RobotIndex,
+): Promise<{ auth?: AuthDeps; tokens?: TokenService; passwords?: PasswordCheck; robots?: Robots }> {
   const path = config.http.auth?.htpasswd?.path;
   if (!path) return {};
   const users = new Htpasswd(path);
@@ -50,8 +55,10 @@ export async function authFrom(config: BerthConfig, shared?: SharedAuth): Promis
   const paths = new StorePaths(config.storage.root);
   const maxLifetime = durationMs(config.http.auth?.pullCredentials?.maxLifetime ?? '24h') / 1000;
   const pull = new PullCredentials(await PullCredentials.key(paths.pullCredentialKey, shared?.secret.bind(shared)), maxLifetime);
-  const passwords = new PasswordCheck(users, limiter, pull);
-  if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter, pull), policy }, passwords };
+  // robot accounts live in the index: every replica sees one the moment it is made or revoked
+  const robots = robotIndex ? new Robots(robotIndex, (u) => users.has(u)) : undefined;
+  const passwords = new PasswordCheck(users, limiter, pull, robots);
+  if (!t) return { auth: { gate: new BasicGate(users, config.http.auth?.realm ?? 'berth', limiter, pull, robots), policy }, passwords, ...(robots ? { robots } : {}) };
   const { TokenIssuer, newKeyPem } = await import('../auth/tokens.js');
   const { TokenService } = await import('../auth/token-service.js');
   const settings = { service: t.service ?? 'berth', issuer: t.issuer ?? 'berth', expiresIn: t.expiresIn ?? 300, refreshExpiresIn: 30 * 24 * 3600 };
@@ -60,7 +67,7 @@ export async function authFrom(config: BerthConfig, shared?: SharedAuth): Promis
       ? TokenIssuer.fromPem(await shared.secret('token-key', newKeyPem), 'the token key shared in the metadata database', settings)
       : await TokenIssuer.open(t.key ?? paths.tokenKey, t.key === undefined, settings);
   const realm = config.http.externalUrl ? `${config.http.externalUrl.replace(/\/+$/, '')}/auth/token` : undefined;
-  return { auth: { gate: new BearerGate(issuer, realm), policy }, tokens: new TokenService(issuer, users, policy, limiter, pull), passwords };
+  return { auth: { gate: new BearerGate(issuer, realm, robots), policy }, tokens: new TokenService(issuer, users, policy, limiter, pull, robots), passwords, ...(robots ? { robots } : {}) };
 }
 
 /** http.limits with their defaults; `berth config check` runs it too. */
@@ -108,7 +115,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   const storageStats = new StorageStatsCache(opened.blobs, opened.index);
   const metrics = config.metrics.enabled ? new (await import('../http/metrics.js')).Metrics({ registry: opened.registry, mirror: mirror?.pull, storage: storageStats.get }) : undefined;
   const sharedAuth = opened.index.shared?.auth;
-  const { auth, tokens, passwords } = await authFrom(config, sharedAuth);
+  const { auth, tokens, passwords, robots } = await authFrom(config, sharedAuth, opened.index);
   const sessions = config.ui.enabled && passwords ? new SessionStore(durationMs(config.ui.sessionTTL), (user) => passwords.users.has(user), sharedAuth?.sessions) : undefined;
   const ui = config.ui.enabled
     ? (await import('../ui/ui.js')).createUi(opened.index, opened.registry, {
@@ -136,6 +143,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     ui,
     sessions,
     ...(passwords ? { passwords } : {}),
+    ...(robots ? { robots } : {}),
     gcDelayMs: durationMs(config.storage.gc.delay),
     zeroCopy: config.http.zeroCopy ?? true,
     externalUrl: config.http.externalUrl,

@@ -28,6 +28,7 @@ import type { Metrics } from './metrics.js';
 import type { UiDeps } from '../ui/ui.js';
 import type { SessionStore } from '../auth/sessions.js';
 import type { PasswordCheck } from '../auth/passwords.js';
+import type { Robots } from '../auth/robots.js';
 import { DEFAULT_LIMITS, UploadSlots, clientError, registerRateLimit, type Limits } from './limits.js';
 
 export interface AppDeps {
@@ -69,6 +70,8 @@ export interface AppDeps {
   sessions?: SessionStore;
   /** Users' password check (with auth on); when it mints pull credentials, /_berth/pull-credentials hands them out. */
   passwords?: PasswordCheck;
+  /** Robot accounts (with auth on): the command line's /_berth/robots. */
+  robots?: Robots;
 }
 
 /** Fastify's own request ids (req-1, req-2, ... in base 36), from one counter shared with the hot path. */
@@ -155,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await mirrorHostsRoute(app, () => (deps.mirror ? [...deps.mirror.pull.upstreams.keys()].sort() : []));
   const apiAuth = { ...(deps.auth ? { auth: deps.auth } : {}), ...(deps.sessions ? { sessions: deps.sessions } : {}) };
   // optional features: their modules load only when they are on (every module loaded stays resident)
+  if (deps.robots) await (await import('./routes/robots.js')).robotRoutes(app, deps.robots);
   if (deps.passwords?.pull) await (await import('./routes/pull-credentials.js')).pullCredentialRoutes(app, deps.passwords, deps.passwords.pull);
   if (deps.bundles) await (await import('./routes/bundles.js')).bundleRoutes(app, deps.bundles, apiAuth);
   if (deps.ui) await (await import('../ui/ui.js')).uiRoutes(app, deps.ui, apiAuth);

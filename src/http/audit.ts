@@ -1,6 +1,7 @@
 /**
- * The audit trail: one line for every failed login, manifest push and delete, saying who, what and
- * from where. Lines carry `audit: true` so a log pipeline can split them off (issue 8 gives them a
+ * The audit trail: one line for every failed login, manifest push and delete, and for every request
+ * a robot account made (`robot$<name>`: machines' use is what an audit of API keys asks for), saying
+ * who, what and from where. Lines carry `audit: true` so a log pipeline can split them off (issue 8 gives them a
  * stream of their own). Credentials never appear: only the user name the caller authenticated as.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -15,7 +16,11 @@ export function rememberPrincipal(request: FastifyRequest, principal: string | u
 
 export interface AuditLine {
   audit: true;
-  event: 'login-failed' | 'push' | 'delete';
+  event: 'login-failed' | 'push' | 'delete' | 'robot';
+  /** A robot's request: its method, path and answer. */
+  method?: string;
+  path?: string;
+  status?: number;
   user?: string;
   client: string;
   repository?: string;
@@ -24,10 +29,11 @@ export interface AuditLine {
 }
 
 export function auditLine(request: FastifyRequest, reply: FastifyReply): AuditLine | undefined {
-  const event = auditEvent(request, reply.statusCode);
+  const user = principals.get(request.raw);
+  const event = auditEvent(request, reply.statusCode) ?? (user?.startsWith('robot$') ? robotEvent(request, reply.statusCode) : undefined);
   if (!event) return undefined;
   // only now: request.ip asks the kernel for the peer's address. Key order as log readers know it.
-  const line: AuditLine = { audit: true, client: request.ip, user: principals.get(request.raw), ...event };
+  const line: AuditLine = { audit: true, client: request.ip, user, ...event };
   if (event.event === 'push') {
     const digest = reply.getHeader('docker-content-digest');
     line.digest = typeof digest === 'string' ? digest : undefined;
@@ -56,4 +62,11 @@ function auditEvent(request: FastifyRequest, status: number): Pick<AuditLine, 'e
   if (method === 'PUT' && m[2] === 'manifests' && status === 201) return { event: 'push', ...where };
   if (method === 'DELETE' && status === 202) return { event: 'delete', ...where };
   return undefined;
+}
+
+/** Any request of a robot account that no other event covers (its pulls among them). */
+function robotEvent(request: FastifyRequest, status: number): Pick<AuditLine, 'event' | 'repository' | 'method' | 'path' | 'status'> {
+  const path = rawPath(request);
+  const m = /^\/v2\/(.+)\/(manifests|blobs|tags|referrers)\b/.exec(path);
+  return { event: 'robot', ...(m ? { repository: m[1]! } : {}), method: request.method, path, status };
 }

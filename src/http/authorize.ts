@@ -43,14 +43,14 @@ async function needed(action: Action, ctx: RouteContext, registry: Registry): Pr
 
 /**
  * Whether `caller` may do `need` on `repo`: the policy allows it and, for a bearer token, the token
- * grants it too (and a minted pull credential reads only). The web UI's API asks the same question.
+ * grants it too, and a narrowed login (a minted pull credential, a robot's scopes) allows it. The web UI's API asks the same question.
  */
 export function permits(auth: AuthDeps, caller: Caller, repo: string, need: RepoAction): boolean {
   const verb = dockerAction(need);
   const tokenGrants =
     caller.grants === undefined ||
     caller.grants.some((e) => e.type === 'repository' && e.name === repo && (e.actions.includes(verb) || e.actions.includes('*')));
-  return tokenGrants && (!caller.pullOnly || need === 'read') && auth.policy.allowed(caller.principal, repo, need);
+  return tokenGrants && (caller.narrow?.allows(repo, need) ?? true) && auth.policy.allowed(caller.actingAs ?? caller.principal, repo, need);
 }
 
 export async function authorize(auth: AuthDeps, registry: Registry, request: FastifyRequest, action: Action, ctx: RouteContext): Promise<Access> {
@@ -63,7 +63,7 @@ export async function authorize(auth: AuthDeps, registry: Registry, request: Fas
     throw err;
   }
   const { principal } = caller;
-  const access: Access = { principal, canRead: (repo) => auth.policy.allowed(principal, repo, 'read') };
+  const access: Access = { principal, canRead: (repo) => permits(auth, caller, repo, 'read') };
   if (action === 'catalog') return access; // filtered entry by entry
   if (action === 'ping') {
     // distribution-spec "API Version Check": 401 tells a client to log in (docker login relies on it).

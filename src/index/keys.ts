@@ -13,6 +13,8 @@
  *   F \0 <repo> \0 <subject> \0 <digest>     -> Descriptor             referrers of a subject
  *   P \0 <repo> \0 <digest>                  -> <ms>                   last pull (flushed from memory each minute)
  *   U \0 <uuid>                              -> UploadRecord           blob-upload sessions
+ *   Y \0 <name>                              -> RobotRecord            robot accounts (their secrets hashed)
+ *   y \0 <name>                              -> <ms>                   a robot's last use (apart: never over a revocation)
  */
 const SEP = '\u0000';
 /** Sorts after every character a name, tag or digest may hold: the end of a prefix range. */
@@ -42,6 +44,9 @@ export const keys = {
   pulled: (repo: string, digest: string) => `P${SEP}${repo}${SEP}${digest}`,
   upload: (id: string) => `U${SEP}${id}`,
   uploadPrefix: () => `U${SEP}`,
+  robot: (name: string) => `Y${SEP}${name}`,
+  robotPrefix: () => `Y${SEP}`,
+  robotUse: (name: string) => `y${SEP}${name}`,
 };
 
 /**

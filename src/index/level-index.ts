@@ -5,6 +5,8 @@ import { END, firstPart, keys, lastPart, suffix, tagFromSortKey, tagSortKey, two
 import { GroupCommit } from './group-commit.js';
 import { unmapTables } from './level-tables.js';
 import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, UploadRecord } from './metadata.js';
+import type { RobotRecord } from '../auth/robots.js';
+import { KeyedMutex } from '../registry/locks.js';
 import { tagList } from './metadata.js';
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
@@ -59,6 +61,8 @@ export class LevelIndex implements MetadataIndex {
   /** Repositories known to be in the catalog: spares a read on every link and manifest write. */
   private readonly knownRepos = new Set<string>();
   private scanTurn: Promise<unknown> = Promise.resolve();
+  /** One change at a time to a robot's record (create, revoke: read then write). */
+  private readonly robotLock = new KeyedMutex();
 
   /** `sync`: writes that acknowledge content are on disk before they return (the log is fsynced). */
   constructor(
@@ -333,5 +337,44 @@ export class LevelIndex implements MetadataIndex {
 
   async deleteUpload(id: string): Promise<void> {
     await this.db.del(keys.upload(id), { sync: false });
+  }
+
+  // --- robot accounts -----------------------------------------------------------------------
+  async robot(name: string): Promise<RobotRecord | undefined> {
+    const r = await this.getJson<RobotRecord>(keys.robot(name));
+    return r && this.withUse(r);
+  }
+
+  async listRobots(): Promise<RobotRecord[]> {
+    const prefix = keys.robotPrefix();
+    const values = await this.scan(() => this.db.values<string, string>({ gte: prefix, lt: prefix + END, ...TEXT }));
+    return Promise.all(values.map((v) => this.withUse(JSON.parse(v) as RobotRecord)));
+  }
+
+  /** Synced: a robot's secret is handed out once, and must work after a crash. */
+  async createRobot(record: RobotRecord): Promise<boolean> {
+    return this.robotLock.run(record.name, async () => {
+      if (await this.getText(keys.robot(record.name))) return false;
+      await this.commit([{ type: 'put', key: keys.robot(record.name), value: json(record) }]);
+      return true;
+    });
+  }
+
+  async revokeRobot(name: string, at: number): Promise<boolean> {
+    return this.robotLock.run(name, async () => {
+      const r = await this.getJson<RobotRecord>(keys.robot(name));
+      if (!r) return false;
+      if (r.revokedAt === undefined) await this.commit([{ type: 'put', key: keys.robot(name), value: json({ ...r, revokedAt: at }) }]);
+      return true;
+    });
+  }
+
+  async noteRobotUse(name: string, at: number): Promise<void> {
+    await this.db.put(keys.robotUse(name), text(String(at)), { sync: false });
+  }
+
+  private async withUse(r: RobotRecord): Promise<RobotRecord> {
+    const used = await this.getText(keys.robotUse(r.name));
+    return used === undefined ? r : { ...r, lastUsedAt: Number(used) };
   }
 }

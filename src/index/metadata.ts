@@ -3,6 +3,7 @@
  * and PostgreSQL (pg-index.ts); each must pass test/shared/index.suite.ts. Callers serialise writes
  * to one repository (see registry/locks.ts); every multi-key change is one atomic write.
  */
+import type { RobotIndex } from '../auth/robots.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { Coordination } from '../registry/coordination.js';
 import type { FailureLog } from '../auth/limiter.js';
@@ -148,7 +149,7 @@ export interface SharedIndex {
   readonly auth: SharedAuth;
 }
 
-export interface MetadataIndex extends RepositoryIndex, BlobLinkIndex, ManifestIndex, TagIndex, UploadIndex {
+export interface MetadataIndex extends RepositoryIndex, BlobLinkIndex, ManifestIndex, TagIndex, UploadIndex, RobotIndex {
   close(): Promise<void>;
   /** Present when other processes may write this index: see SharedIndex. */
   readonly shared?: SharedIndex;

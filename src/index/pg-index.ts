@@ -10,6 +10,7 @@ import type { Descriptor } from '../oci/manifest.js';
 import { tagOrder } from './keys.js';
 import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, SharedIndex, UploadRecord } from './metadata.js';
 import { tagList } from './metadata.js';
+import type { RobotRecord } from '../auth/robots.js';
 import { PgCoordination } from './pg-coordination.js';
 import { pgAuth } from './pg-auth.js';
 import { migrate, quoteIdent } from './pg-schema.js';
@@ -323,6 +324,27 @@ export class PgIndex implements MetadataIndex {
   }
 
   // --- uploads ------------------------------------------------------------------------------
+  async robot(name: string): Promise<RobotRecord | undefined> {
+    const row = await this.one<RobotRow>('robot', [name]);
+    return row && robotOf(row);
+  }
+
+  async listRobots(): Promise<RobotRecord[]> {
+    return (await this.rows<RobotRow>('robots', [])).map(robotOf);
+  }
+
+  async createRobot(record: RobotRecord): Promise<boolean> {
+    return (await this.one<{ ok: number }>('createRobot', [record.name, JSON.stringify(record)])) !== undefined;
+  }
+
+  async revokeRobot(name: string, at: number): Promise<boolean> {
+    return (await this.one<{ ok: number }>('revokeRobot', [name, at])) !== undefined;
+  }
+
+  async noteRobotUse(name: string, at: number): Promise<void> {
+    await this.q('noteRobotUse', [name, at]);
+  }
+
   async upload(id: string): Promise<UploadRecord | undefined> {
     const row = await this.one<{ record: string }>('upload', [id]);
     return row && (JSON.parse(row.record) as UploadRecord);
@@ -339,4 +361,17 @@ export class PgIndex implements MetadataIndex {
   async deleteUpload(id: string): Promise<void> {
     await this.q('deleteUpload', [id]);
   }
+}
+
+type RobotRow = {
+  record: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+};
+
+function robotOf(row: RobotRow): RobotRecord {
+  const r = JSON.parse(row.record) as RobotRecord;
+  if (row.revoked_at !== null) r.revokedAt = Number(row.revoked_at);
+  if (row.last_used_at !== null) r.lastUsedAt = Number(row.last_used_at);
+  return r;
 }

@@ -52,6 +52,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE login_failures (key text COLLATE "C" NOT NULL, at bigint NOT NULL);
    CREATE INDEX login_failures_by_key ON login_failures (key, at);
    CREATE TABLE secrets (name text COLLATE "C" PRIMARY KEY, value text NOT NULL);`,
+  // robot accounts; a robot's last use apart from its record, so noting one never writes over a revocation
+  `CREATE TABLE robots (name text COLLATE "C" PRIMARY KEY, record text NOT NULL, revoked_at bigint, last_used_at bigint);`,
 ];
 
 /** The schema version this build writes and reads. */

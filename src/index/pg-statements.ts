@@ -57,6 +57,11 @@ export const SQL = {
   uploads: 'SELECT record FROM uploads ORDER BY id',
   putUpload: 'INSERT INTO uploads (id, record) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET record = excluded.record',
   deleteUpload: 'DELETE FROM uploads WHERE id = $1',
+  robot: 'SELECT record, revoked_at, last_used_at FROM robots WHERE name = $1',
+  robots: 'SELECT record, revoked_at, last_used_at FROM robots ORDER BY name',
+  createRobot: 'INSERT INTO robots (name, record) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING RETURNING 1 AS ok',
+  revokeRobot: 'UPDATE robots SET revoked_at = COALESCE(revoked_at, $2) WHERE name = $1 RETURNING 1 AS ok',
+  noteRobotUse: 'UPDATE robots SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $2) WHERE name = $1',
 } as const;
 
 /** The long walks: one snapshot each, read through a cursor. */

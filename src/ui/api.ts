@@ -112,7 +112,7 @@ export async function apiRoutes(app: FastifyInstance, ui: UiDeps, a: ApiAuth): P
       if (!a.auth || !ui.passwords || !a.sessions) throw new RegistryError('UNSUPPORTED', 'authentication is off: there is nothing to log in to');
       rememberPrincipal(request, username);
       // a session carries its user's whole access: a minted pull credential cannot open one
-      if ((await ui.passwords.check(username, password, request.ip)).pullOnly) throw new RegistryError('DENIED', 'a pull credential cannot log in to the web UI');
+      if ((await ui.passwords.check(username, password, request.ip)).narrow) throw new RegistryError('DENIED', 'a pull credential or a robot account cannot log in to the web UI');
       const s = await a.sessions.create(username);
       reply.header('set-cookie', cookie(s.id, Math.floor(a.sessions.ttlMs / 1000)));
       return { user: username, admin: a.auth.policy.isAdmin(username), csrf: s.csrf, expiresAt: s.expiresAt };

@@ -72,6 +72,23 @@ describe('login state shared by replicas (s3+postgres)', () => {
     expect(login.status).toBe(403);
   });
 
+  it('knows a robot account made through one replica on every replica, and its revocation too', async () => {
+    const [a, b] = r.berths as [(typeof r.berths)[0], (typeof r.berths)[0]];
+    const made = await fetch(`${a.url}/_berth/robots`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'shared-ci', owner: 'alice', scopes: ['shared/**:pull,push'] }) });
+    expect(made.status).toBe(201);
+    const { username, secret } = (await made.json()) as { username: string; secret: string };
+    const basic = `Basic ${Buffer.from(`${username}:${secret}`).toString('base64')}`;
+    const got = await fetch(`${b.url}/auth/token?service=berth&scope=repository:shared/app:pull,push&scope=repository:other/app:pull`, { headers: { authorization: basic } });
+    expect(got.status).toBe(200);
+    const { token, scope } = (await got.json()) as { token: string; scope: string };
+    expect(scope).toBe('repository:shared/app:pull,push'); // other/app is outside its scopes
+    expect((await fetch(`${a.url}/v2/shared/app/blobs/uploads/`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status).toBe(202);
+    expect((await fetch(`${b.url}/_berth/robots/shared-ci`, { method: 'DELETE' })).status).toBe(200);
+    // revoked through B: A refuses the token B issued before, and its secret
+    expect((await fetch(`${a.url}/v2/shared/app/tags/list`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect((await fetch(`${a.url}/auth/token?service=berth&scope=repository:shared/app:pull`, { headers: { authorization: basic } })).status).toBe(401);
+  });
+
   it('counts failed logins across replicas: the limit holds wherever the attempts land', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {

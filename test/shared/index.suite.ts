@@ -54,6 +54,25 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
       await ix.close();
     });
 
+    it('keeps robot accounts: created once by name, revoked once, last use kept apart from the record', async () => {
+      const ix = await make();
+      const rec = { name: 'ci', owner: 'alice', scopes: [{ repositories: 'team/**', actions: ['pull' as const] }], secretHash: 'ab'.repeat(32), createdAt: 1000 };
+      expect(await ix.robot('ci')).toBeUndefined();
+      expect(await ix.createRobot(rec)).toBe(true);
+      expect(await ix.createRobot({ ...rec, owner: 'mallory' })).toBe(false); // the first one stays
+      expect(await ix.robot('ci')).toEqual(rec);
+      await ix.noteRobotUse('ci', 2000);
+      expect((await ix.robot('ci'))?.lastUsedAt).toBe(2000);
+      expect(await ix.revokeRobot('ci', 3000)).toBe(true);
+      expect(await ix.revokeRobot('ci', 4000)).toBe(true); // revoked when it first was
+      await ix.noteRobotUse('ci', 5000); // a use noted late never undoes the revocation
+      expect(await ix.robot('ci')).toEqual({ ...rec, revokedAt: 3000, lastUsedAt: 5000 });
+      expect(await ix.revokeRobot('nobody', 1)).toBe(false);
+      await ix.createRobot({ ...rec, name: 'a-first' });
+      expect((await ix.listRobots()).map((r) => r.name)).toEqual(['a-first', 'ci']);
+      await ix.close();
+    });
+
     it('points several tags at a manifest in one write, moving those that pointed elsewhere', async () => {
       const ix = await make();
       await ix.putManifest('r', rec(1), B, undefined, 'old');

@@ -21,8 +21,8 @@ export async function pullCredentialRoutes(app: FastifyInstance, passwords: Pass
   app.post('/_berth/pull-credentials', async (request: FastifyRequest, reply: FastifyReply) => {
     const creds = parseBasic(header(request, 'authorization'));
     if (!creds) throw challenge('log in with Basic credentials (user and password) to get a pull credential');
-    const { pullOnly } = await passwords.check(creds.user, creds.password, request.ip, challenge);
-    if (pullOnly) throw new RegistryError('DENIED', 'a pull credential cannot mint another: log in with the user\'s own password');
+    const { narrow } = await passwords.check(creds.user, creds.password, request.ip, challenge);
+    if (narrow) throw new RegistryError('DENIED', 'a pull credential or a robot cannot mint one: log in with the user\'s own password');
     const asked = query(request).get('lifetime');
     let seconds = DEFAULT_SECONDS;
     if (asked !== null) {
