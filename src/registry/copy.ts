@@ -25,6 +25,7 @@ export interface CopyReport {
   manifests: number;
   tags: number;
   links: number;
+  robots: number;
   problems: string[];
 }
 
@@ -34,7 +35,7 @@ export interface CopyProgress {
 }
 
 export async function copyRegistry(from: Engines, to: Engines, progress: CopyProgress = {}): Promise<CopyReport> {
-  const report: CopyReport = { blobsCopied: 0, blobsPresent: 0, bytesCopied: 0, repositories: 0, manifests: 0, tags: 0, links: 0, problems: [] };
+  const report: CopyReport = { blobsCopied: 0, blobsPresent: 0, bytesCopied: 0, repositories: 0, manifests: 0, tags: 0, links: 0, robots: 0, problems: [] };
   for await (const d of from.blobs.digests()) {
     const src = await from.blobs.open(d);
     if (!src) continue; // deleted meanwhile
@@ -83,6 +84,14 @@ export async function copyRegistry(from: Engines, to: Engines, progress: CopyPro
       const pulled = await from.index.pulledAt(repo, record.digest);
       if (pulled !== undefined) await to.index.recordPulls([{ repo, digest: record.digest, at: pulled }]);
     }
+  }
+  // robot accounts go along (their secrets hashed as they are), revoked ones stay revoked
+  for (const r of await from.index.listRobots()) {
+    const { lastUsedAt, revokedAt, ...record } = r;
+    await to.index.createRobot(record);
+    if (revokedAt !== undefined) await to.index.revokeRobot(r.name, revokedAt);
+    if (lastUsedAt !== undefined) await to.index.noteRobotUse(r.name, lastUsedAt);
+    report.robots++;
   }
   return report;
 }

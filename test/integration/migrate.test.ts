@@ -4,6 +4,7 @@
  * `berth verify` and serves the same manifests, tags, blobs and referrers; run again, the copy finds
  * everything in place, and a blob lost from the target comes back.
  */
+import bcrypt from 'bcryptjs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,10 +51,22 @@ describe('berth migrate', () => {
     const target = await engineConfig('s3+postgres');
     await writeFile(to, `${JSON.stringify({ storage: { ...target.storage, root: join(dir, 'target-scratch') }, metadata: target.metadata })}\n`);
 
+    // a robot account in the source (made on the stopped root): it goes along, revoked as it was
+    await writeFile(join(dir, 'htpasswd'), `alice:${bcrypt.hashSync('pw', 4)}\n`);
+    const auth = { http: { auth: { htpasswd: { path: join(dir, 'htpasswd') } } } };
+    const fromAuth = join(dir, 'from-auth.yaml');
+    await writeFile(fromAuth, `${JSON.stringify({ ...auth, storage: { root } })}\n`);
+    for (const name of ['ci', 'old']) expect((await runCli(['token', 'create', '--config', fromAuth, '--name', name, '--owner', 'alice', '--scope', 'team/**:pull'])).code).toBe(0);
+    expect((await runCli(['token', 'revoke', '--config', fromAuth, 'old'])).code).toBe(0);
+
     const first = await runCli(['migrate', '--from', from, '--to', to]);
     expect(first.code, first.out).toBe(0);
     const report = JSON.parse(first.stdout) as { blobsCopied: number; blobsPresent: number; manifests: number; tags: number; repositories: number; problems: string[] };
-    expect(report).toMatchObject({ blobsCopied: 10, blobsPresent: 0, manifests: 4, tags: 3, repositories: 2, problems: [] });
+    expect(report).toMatchObject({ blobsCopied: 10, blobsPresent: 0, manifests: 4, tags: 3, repositories: 2, robots: 2, problems: [] });
+    const toAuth = join(dir, 'to-auth.yaml');
+    await writeFile(toAuth, `${JSON.stringify({ ...auth, storage: { ...target.storage, root: join(dir, 'target-scratch') }, metadata: target.metadata })}\n`);
+    const robots = JSON.parse((await runCli(['token', 'list', '--config', toAuth])).stdout) as { robots: { name: string; revokedAt?: number }[] };
+    expect(robots.robots.map((r) => [r.name, r.revokedAt === undefined])).toEqual([['ci', true], ['old', false]]);
 
     const verify = await runCli(['verify', '--config', to]);
     expect(verify.code, verify.out).toBe(0);
