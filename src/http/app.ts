@@ -158,7 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await mirrorHostsRoute(app, () => (deps.mirror ? [...deps.mirror.pull.upstreams.keys()].sort() : []));
   const apiAuth = { ...(deps.auth ? { auth: deps.auth } : {}), ...(deps.sessions ? { sessions: deps.sessions } : {}) };
   // optional features: their modules load only when they are on (every module loaded stays resident)
-  if (deps.robots) await (await import('./routes/robots.js')).robotRoutes(app, deps.robots);
+  if (deps.robots) await (await import('./routes/robots.js')).robotRoutes(app, deps.robots, deps.ui ? apiAuth : undefined);
   if (deps.passwords?.pull) await (await import('./routes/pull-credentials.js')).pullCredentialRoutes(app, deps.passwords, deps.passwords.pull);
   if (deps.bundles) await (await import('./routes/bundles.js')).bundleRoutes(app, deps.bundles, apiAuth);
   if (deps.ui) await (await import('../ui/ui.js')).uiRoutes(app, deps.ui, apiAuth);

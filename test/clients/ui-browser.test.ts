@@ -211,6 +211,31 @@ describe('web UI in headless Chromium', () => {
     await shot(page, '10-storage');
   });
 
+  it('makes a robot account, shows its secret once (it works), and revokes it after confirming', async () => {
+    await page.click('nav a:text-is("Robots")');
+    await page.waitForSelector('h1:text-is("Robot accounts")');
+    await page.fill('#robot-name', 'ui-ci');
+    await page.fill('#robot-scopes', 'spectro-images/**:pull');
+    await page.fill('#robot-expires', '30d');
+    await page.click('form.robot button[type=submit]');
+    await page.waitForSelector('#robot-secret');
+    const secret = (await page.textContent('#robot-secret'))!;
+    expect(secret).toMatch(/^berth-robot\./);
+    const basic = { authorization: `Basic ${Buffer.from(`robot$ui-ci:${secret}`).toString('base64')}` };
+    expect((await fetch(`${berth.url}/v2/${REPO}/tags/list`, { headers: basic })).status).toBe(200);
+    expect(await page.locator('tbody tr', { hasText: 'robot$ui-ci' }).locator('td').nth(1).textContent()).toBe('admin'); // the administrator owns it
+    await shot(page, '11-robot-created');
+    await page.click('button[aria-label="Revoke robot$ui-ci"]');
+    await page.waitForSelector('dialog[open]');
+    await page.click('dialog button.danger');
+    await page.waitForSelector('tbody tr td:text-matches("^revoked")');
+    expect((await fetch(`${berth.url}/v2/${REPO}/tags/list`, { headers: basic })).status).toBe(401);
+    // reload: the secret is nowhere on the page any more
+    await page.reload();
+    await page.waitForSelector('tbody tr');
+    expect(await page.content()).not.toContain(secret);
+  });
+
   it('a reader sees no delete buttons and no upload, and the API refuses a delete', async () => {
     await page.click('button:text-is("Log out")');
     await page.waitForSelector('form.login');
@@ -219,6 +244,10 @@ describe('web UI in headless Chromium', () => {
     await page.click('form.login button[type=submit]');
     await page.waitForSelector('h1:text-is("Projects")');
     expect(await page.locator('nav a:text-is("Upload")').count()).toBe(0);
+    expect(await page.locator('nav a:text-is("Robots")').count()).toBe(0);
+    const cookies = await page.context().cookies();
+    const asReader = { cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; ') };
+    expect((await fetch(`${berth.url}/api/robots`, { headers: asReader })).status).toBe(403);
     await page.goto(`${berth.url}/#/repository?name=${REPO}`);
     await page.waitForSelector('tbody tr');
     expect(await page.locator('button.danger').count()).toBe(0);
