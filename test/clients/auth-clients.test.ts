@@ -11,7 +11,7 @@ import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
 import { pruneContent, startContainerd } from '../helpers/containerd.js';
-import { SHARED_TOOLS, crane, requireTool, sh, which } from '../helpers/tools.js';
+import { SHARED_TOOLS, containersEnv, crane, requireTool, sh, which } from '../helpers/tools.js';
 
 type Layout = { manifests: { digest: string }[] };
 const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -63,9 +63,7 @@ for (const mode of ['basic', 'token'] as const) {
     });
 
     it('podman login, then push and pull; a wrong password fails to log in', async () => {
-      await writeFile(join(work, 'storage.conf'), `[storage]\ndriver = "vfs"\nrunroot = "${work}/run"\ngraphroot = "${work}/graph"\n`);
-      await writeFile(join(work, 'auth.json'), '{"auths":{}}');
-      const env = { CONTAINERS_STORAGE_CONF: join(work, 'storage.conf'), REGISTRY_AUTH_FILE: join(work, 'auth.json') };
+      const env = await containersEnv(work);
       const p = (...a: string[]) => sh(tools.podman, a, { env });
       await expect(p('login', '--tls-verify=false', '-u', 'alice', '-p', 'wrong', berth.host)).rejects.toThrow();
       await p('login', '--tls-verify=false', '-u', 'alice', '-p', 'alice-secret', berth.host);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
-import { SHARED_TOOLS, crane, requireTool, sh, which } from '../helpers/tools.js';
+import { SHARED_TOOLS, containersEnv, crane, requireTool, sh, which } from '../helpers/tools.js';
 
 const MESSAGE = /tag v1 of rel\/\w+ is immutable \(storage\.immutableTags\): it stays at sha256:[0-9a-f]{64}; push under a new tag/;
 
@@ -61,11 +61,7 @@ describe('immutable tags, pushed by real clients', () => {
 
   it('podman', async () => {
     const podman = await which('podman', 'apt-get install -y podman (.ci/run does)');
-    // private storage (vfs: no overlay as root in a sandbox), registries and auth files
-    await writeFile(join(work, 'storage.conf'), `[storage]\ndriver = "vfs"\nrunroot = "${work}/run"\ngraphroot = "${work}/graph"\n`);
-    await writeFile(join(work, 'registries.conf'), `[[registry]]\nlocation = "${berth.host}"\ninsecure = true\n`);
-    await writeFile(join(work, 'auth.json'), '{"auths":{}}');
-    const env = { CONTAINERS_STORAGE_CONF: join(work, 'storage.conf'), CONTAINERS_REGISTRIES_CONF: join(work, 'registries.conf'), REGISTRY_AUTH_FILE: join(work, 'auth.json') };
+    const env = await containersEnv(work, [berth.host]);
     // podman pushes what it holds: each layout pulled in first, pushed as it is (no conversion)
     await check('rel/podman', async (dir, ref) => {
       const id = (await sh(podman, ['pull', '-q', `oci:${dir}:latest`], { env })).trim();

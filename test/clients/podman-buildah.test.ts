@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
-import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
+import { SHARED_TOOLS, containersEnv, requireTool, sh, which } from '../helpers/tools.js';
 
 const sha = (b: string | Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -33,15 +33,7 @@ describe('podman and buildah', () => {
     work = join(tmpdir(), `berth-podman-${randomBytes(6).toString('hex')}`);
     await mkdir(work);
     berth = await spawnBerth();
-    // Private storage (vfs: no overlay as root in a sandbox), registries and auth files.
-    await writeFile(join(work, 'storage.conf'), `[storage]\ndriver = "vfs"\nrunroot = "${work}/run"\ngraphroot = "${work}/graph"\n`);
-    await writeFile(join(work, 'registries.conf'), `[[registry]]\nlocation = "${berth.host}"\ninsecure = true\n`);
-    await writeFile(join(work, 'auth.json'), '{"auths":{}}');
-    env = {
-      CONTAINERS_STORAGE_CONF: join(work, 'storage.conf'),
-      CONTAINERS_REGISTRIES_CONF: join(work, 'registries.conf'),
-      REGISTRY_AUTH_FILE: join(work, 'auth.json'),
-    };
+    env = await containersEnv(work, [berth.host]);
   });
   afterAll(async () => {
     await berth?.stop();

@@ -1,6 +1,8 @@
 /** Real client tools for tests. A missing tool fails the test with a clear message; it never skips. */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -40,4 +42,19 @@ export async function crane(): Promise<string> {
   const candidates = [process.env.CRANE_BIN, fileURLToPath(new URL('../../.tools/crane', import.meta.url))];
   for (const c of candidates) if (c && existsSync(c)) return c;
   return which('crane', 'build it with `bash ../shared/tools/build-crane.sh .tools/crane` (.ci/run does)');
+}
+
+/**
+ * podman's and buildah's private configuration under `dir` (root, vfs storage: no overlay as root in
+ * a sandbox; an empty auth file; `insecure` registries when given): the environment to run them with.
+ */
+export async function containersEnv(dir: string, insecure: string[] = []): Promise<NodeJS.ProcessEnv> {
+  await writeFile(join(dir, 'storage.conf'), `[storage]\ndriver = "vfs"\nrunroot = "${dir}/run"\ngraphroot = "${dir}/graph"\n`);
+  await writeFile(join(dir, 'auth.json'), '{"auths":{}}');
+  const env: NodeJS.ProcessEnv = { CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'), REGISTRY_AUTH_FILE: join(dir, 'auth.json') };
+  if (insecure.length) {
+    await writeFile(join(dir, 'registries.conf'), insecure.map((h) => `[[registry]]\nlocation = "${h}"\ninsecure = true\n`).join(''));
+    env.CONTAINERS_REGISTRIES_CONF = join(dir, 'registries.conf');
+  }
+  return env;
 }
