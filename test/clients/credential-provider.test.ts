@@ -15,6 +15,8 @@ import { CLI, spawnBerth, type Berth } from '../helpers/spawn.js';
 import { testDirPersistent } from '../helpers/tmp.js';
 import { blob, imageManifest, OCI_MANIFEST } from '../helpers/oci.js';
 import { sh, which } from '../helpers/tools.js';
+import { makeCa, makeServerCert } from '../helpers/certs.js';
+import { readFileSync } from 'node:fs';
 
 function provider(config: string, stdin: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -131,6 +133,34 @@ describe('berth credential-provider (kubelet credentialprovider.kubelet.k8s.io/v
     const late = await fetch(`${berth.url}/v2/apps/web/manifests/1`, { headers: { authorization: basic('node-bootstrap', password), accept: OCI_MANIFEST } });
     expect(late.status).toBe(401);
     expect(await late.text()).toMatch(/expired/);
+  });
+
+  it('mints over https from a berth whose certificate a private CA signed (mint.caFile), and refuses one it cannot verify', async () => {
+    const pki = join(dir, 'pki');
+    const { ca } = makeCa(pki);
+    const { cert, key } = makeServerCert(pki, 'tls-berth');
+    const htpasswd = join(dir, 'htpasswd');
+    await writeFile(join(dir, 'tls.yaml'), `http:\n  tls: {cert: ${cert}, key: ${key}}\n  auth:\n    htpasswd: {path: ${htpasswd}}\n`);
+    const tls = await spawnBerth({ args: ['--config', join(dir, 'tls.yaml')], tlsCa: readFileSync(ca) });
+    try {
+      const cfg = join(dir, 'mint-tls.yaml');
+      const base = `registries: ["${tls.host}"]\nusername: node-bootstrap\npasswordFile: ${join(dir, 'bootstrap.password')}\ncacheDuration: 10m\n`;
+      await writeFile(join(dir, 'bootstrap.password'), 'bootstrap-pw\n');
+      await writeFile(cfg, `${base}mint: {url: "${tls.url}", caFile: ${ca}}\n`);
+      const r = await provider(cfg, request(`${tls.host}/apps/web:1`));
+      expect(r.stderr).toBe('');
+      const res = JSON.parse(r.stdout) as { cacheDuration: string; auth: Record<string, { password: string }> };
+      expect(res.cacheDuration).toBe('0h9m0s'); // a tenth less than 10 minutes
+      expect(res.auth[tls.host]!.password).toMatch(/^berth-pull\.v1\./);
+      // without the CA: the certificate is not trusted, and the plugin says so in one line
+      await writeFile(cfg, `${base}mint: {url: "${tls.url}"}\n`);
+      const untrusted = await provider(cfg, request(`${tls.host}/apps/web:1`));
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.stderr.trim().split('\n')).toHaveLength(1);
+      expect(untrusted.stderr).toMatch(/could not be reached.*(certificate|self.signed|issuer)/i);
+    } finally {
+      await tls.stop();
+    }
   });
 
   it('exits 1 with one line when berth cannot be reached to mint, or refuses the bootstrap credential', async () => {
