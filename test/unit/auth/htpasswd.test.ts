@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { writeFile, readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import bcrypt from 'bcryptjs';
+import { describe, expect, it, vi } from 'vitest';
 import { Htpasswd } from '../../../src/auth/htpasswd.js';
 import { testDir } from '../../helpers/tmp.js';
 
@@ -21,6 +22,29 @@ describe('Htpasswd', () => {
     expect(await h.verify('alice', 'Secret')).toBe(false);
     expect(await h.verify('bob', 'x')).toBe(true);
     expect(await h.verify('carol', 'secret')).toBe(false);
+  });
+
+  it('runs bcrypt once for a password that checked out, and again when the file changes it or the password is wrong', async () => {
+    const dir = await testDir('berth-htpasswd-');
+    const file = join(dir, 'htpasswd');
+    const h = new Htpasswd(file);
+    await h.set('erin', 'pw1');
+    const compare = vi.spyOn(bcrypt, 'compare');
+    try {
+      expect(await h.verify('erin', 'pw1')).toBe(true);
+      expect(await h.verify('erin', 'pw1')).toBe(true);
+      expect(compare).toHaveBeenCalledTimes(1);
+      expect(await h.verify('erin', 'wrong')).toBe(false);
+      expect(await h.verify('erin', 'wrong')).toBe(false);
+      expect(compare).toHaveBeenCalledTimes(3); // a wrong password always pays
+      await h.set('erin', 'pw2'); // the file changes the password: the old one is refused at once
+      expect(await h.verify('erin', 'pw1')).toBe(false);
+      expect(await h.verify('erin', 'pw2')).toBe(true);
+      await h.delete('erin');
+      expect(await h.verify('erin', 'pw2')).toBe(false);
+    } finally {
+      compare.mockRestore();
+    }
   });
 
   it('adds, replaces and deletes users, and notices edits to the file', async () => {
