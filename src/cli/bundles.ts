@@ -15,7 +15,7 @@ import { BundleImporter, type ImportOptions } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
 import { StorePaths } from '../storage/paths.js';
 import { progress } from './progress.js';
-import { localServer, openStopped } from './stopped.js';
+import { answer, localServer, openStopped } from './stopped.js';
 
 /** A directory bundle as a tar stream (to send it to a running berth). */
 function tarOfDir(dir: string): Readable {
@@ -34,19 +34,6 @@ function tarOfDir(dir: string): Readable {
   return pack as unknown as Readable;
 }
 
-async function answer(r: Awaited<ReturnType<typeof request>>): Promise<string> {
-  const text = await r.body.text();
-  if (r.statusCode >= 300) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { errors: { message: string }[] }).errors[0]!.message;
-    } catch {
-      /* not the error envelope */
-    }
-    throw new ConfigError(`the running berth refused: ${message}`);
-  }
-  return text;
-}
 
 export async function importBundle(config: BerthConfig, file: string, opts: ImportOptions): Promise<void> {
   const s = await stat(file).catch(() => undefined);

@@ -4,7 +4,7 @@
  * A new robot's secret is printed once, on standard output; nothing else ever shows it.
  */
 import { request } from 'undici';
-import { localServer, openStopped } from './stopped.js';
+import { answer, localServer, openStopped } from './stopped.js';
 import { ConfigError, durationMs, type BerthConfig } from '../config/config.js';
 import { Robots, parseRobotScope } from '../auth/robots.js';
 import { Htpasswd } from '../auth/htpasswd.js';
@@ -47,16 +47,7 @@ async function run(config: BerthConfig, call: Call, local: (robots: Robots) => P
   } catch (err) {
     throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${base} (give the config it runs with): ${(err as Error).message}`);
   }
-  const text = await r.body.text();
-  if (r.statusCode >= 300) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { errors: { message: string }[] }).errors[0]!.message;
-    } catch {
-      // as it came
-    }
-    throw new ConfigError(`the running berth refused: ${message}`);
-  }
+  const text = await answer(r);
   return JSON.parse(text) as unknown;
 }
 
