@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli, spawnBerth, type Berth } from '../helpers/spawn.js';
-import { startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Upstream } from '../helpers/upstream.js';
+import { seedUpstream, startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Upstream } from '../helpers/upstream.js';
 import { startContainerd } from '../helpers/containerd.js';
 import { criImageService, type CriAuth, type ImageService } from '../helpers/cri.js';
 import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
@@ -66,13 +66,8 @@ describe('the kubelet pull path: CRI PullImage through mirror-config and the cre
 
   it('pulls quay.io/kairos/core:v1 from berth with the credential the provider minted, and lists it', async () => {
     const containerd = await which('containerd', 'apt-get install -y containerd (.ci/run does)');
-    const skopeo = await which('skopeo', 'apt-get install -y skopeo (.ci/run does)');
-    const mkoci = requireTool(join(SHARED_TOOLS, 'mkoci.sh'), 'the shared tools must sit beside the checkout');
     // the source image in the upstream, as kairos/core:v1
-    const src = join(work, 'src');
-    await sh('bash', [mkoci, 'image', src, '256', '64']);
-    const digest = (JSON.parse(await readFile(join(src, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0]!.digest;
-    await sh(skopeo, ['copy', `--dest-creds=${UPSTREAM_USER}:${UPSTREAM_PASSWORD}`, '--dest-tls-verify=false', `oci:${src}:latest`, `docker://${new URL(up.url).host}/kairos/core:v1`]);
+    const digest = await seedUpstream(up, join(work, 'src'), 'kairos/core:v1');
 
     // the node: hosts.toml for quay.io naming berth (air-gapped: no fallback to quay.io itself) ...
     const certs = join(work, 'certs.d');

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import jsonpatch from 'fast-json-patch';
 import { spawnBerth, type Berth } from '../helpers/spawn.js';
-import { startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Upstream } from '../helpers/upstream.js';
+import { seedUpstream, startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Upstream } from '../helpers/upstream.js';
 import { ctrOn, listedDigest, pruneContent, startContainerd } from '../helpers/containerd.js';
 import { freePort } from '../helpers/ports.js';
 import { makeCa, makeServerCert } from '../helpers/certs.js';
@@ -72,13 +72,8 @@ describe('images rewritten by the webhook, pulled by containerd', () => {
   it('pulls quay.io/kairos/core by tag and by digest through berth with the digests of the source', async () => {
     const ctrBin = await which('ctr', 'apt-get install -y containerd (.ci/run does)');
     const containerd = await which('containerd', 'apt-get install -y containerd (.ci/run does)');
-    const skopeo = await which('skopeo', 'apt-get install -y skopeo (.ci/run does)');
-    const mkoci = requireTool(join(SHARED_TOOLS, 'mkoci.sh'), 'the shared tools must sit beside the checkout');
-    // the source: a real image (a config containerd can unpack by) in the upstream as kairos/core:v1
-    const src = join(work, 'src');
-    await sh('bash', [mkoci, 'image', src, '256', '64']);
-    const digest = (JSON.parse(await readFile(join(src, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0]!.digest;
-    await sh(skopeo, ['copy', `--dest-creds=${UPSTREAM_USER}:${UPSTREAM_PASSWORD}`, '--dest-tls-verify=false', `oci:${src}:latest`, `docker://${new URL(up.url).host}/kairos/core:v1`]);
+    // the source image in the upstream, as kairos/core:v1
+    const digest = await seedUpstream(up, join(work, 'src'), 'kairos/core:v1');
     const rewritten = await review(hook, hookCa, ['quay.io/kairos/core:v1', `quay.io/kairos/core@${digest}`]);
     expect(rewritten).toEqual([`${berth.host}/spectro-images/quay.io/kairos/core:v1`, `${berth.host}/spectro-images/quay.io/kairos/core@${digest}`]);
     daemon = await startContainerd(containerd, join(work, 'ctr'));

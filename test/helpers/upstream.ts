@@ -48,3 +48,15 @@ export async function startUpstream(): Promise<Upstream> {
     },
   };
 }
+
+/** A real image (mkoci: a config containerd can unpack by) made under `dir` and copied by skopeo into the upstream as `repoTag`; its manifest digest. */
+export async function seedUpstream(up: Upstream, dir: string, repoTag: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const { SHARED_TOOLS, requireTool, sh, which } = await import('./tools.js');
+  const skopeo = await which('skopeo', 'apt-get install -y skopeo (.ci/run does)');
+  const mkoci = requireTool(join(SHARED_TOOLS, 'mkoci.sh'), 'the shared tools must sit beside the checkout');
+  await sh('bash', [mkoci, 'image', dir, '256', '64']);
+  const digest = (JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0]!.digest;
+  await sh(skopeo, ['copy', `--dest-creds=${UPSTREAM_USER}:${UPSTREAM_PASSWORD}`, '--dest-tls-verify=false', `oci:${dir}:latest`, `docker://${new URL(up.url).host}/${repoTag}`]);
+  return digest;
+}
