@@ -225,9 +225,9 @@ export async function serve(config: BerthConfig): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  await app.listen({ host, port });
-  await recordServing(config.storage.root, app.server.address() as AddressInfo, tls !== undefined);
-  // the image-redirect webhook: its own HTTPS listener, its modules loaded only when enabled
+  // the image-redirect webhook: its own HTTPS listener, its modules loaded only when enabled.
+  // It listens before the registry does: whoever sees /v2/ answer (a readiness probe, a test) finds
+  // the whole process up, not a webhook port that refuses connections for a few milliseconds more.
   const w = config.webhook;
   webhook = w?.enabled
     ? await (await import('../webhook/server.js')).startWebhook(w, opened.registry, {
@@ -236,6 +236,8 @@ export async function serve(config: BerthConfig): Promise<void> {
         fills: config.mirror?.sync?.enable === false ? [] : (config.mirror?.upstreams ?? []).map((u) => u.host),
       }, app.log)
     : undefined;
+  await app.listen({ host, port });
+  await recordServing(config.storage.root, app.server.address() as AddressInfo, tls !== undefined);
   returnMemoryAfterBursts();
   app.log.info({ root: config.storage.root, listen: config.http.listen }, 'berth is serving');
 }

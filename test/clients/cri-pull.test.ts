@@ -7,7 +7,7 @@
  * berth serving as upstream quay.io. ListImages and ImageStatus then show it with the source's digest.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
@@ -16,7 +16,7 @@ import { CLI, runCli, spawnBerth, type Berth } from '../helpers/spawn.js';
 import { seedUpstream, startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Upstream } from '../helpers/upstream.js';
 import { startContainerd } from '../helpers/containerd.js';
 import { criImageService, type CriAuth, type ImageService } from '../helpers/cri.js';
-import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
+import { which } from '../helpers/tools.js';
 
 /** `berth credential-provider` run as the kubelet runs it; the auth it answers for `image`'s host. */
 function credentialFor(config: string, image: string): Promise<CriAuth> {

@@ -15,7 +15,7 @@ import { seedUpstream, startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Ups
 import { ctrOn, listedDigest, pruneContent, startContainerd } from '../helpers/containerd.js';
 import { freePort } from '../helpers/ports.js';
 import { makeCa, makeServerCert } from '../helpers/certs.js';
-import { SHARED_TOOLS, requireTool, sh, which } from '../helpers/tools.js';
+import { which } from '../helpers/tools.js';
 
 function review(url: string, ca: Buffer, images: string[]): Promise<string[]> {
   const body = JSON.stringify({
