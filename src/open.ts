@@ -6,6 +6,7 @@ import type { BlobStore } from './storage/blobstore.js';
 import { openIndex } from './index/open-index.js';
 import type { MetadataIndex } from './index/metadata.js';
 import type { BerthConfig, MetadataConfig } from './config/config.js';
+import { eventRouter, eventsEnabled, routesPulls, type EventsConfig } from './events/sinks.js';
 import { DEFAULT_REGISTRY_OPTIONS, Registry, type RegistryOptions } from './registry/registry.js';
 
 export interface OpenOptions {
@@ -19,6 +20,8 @@ export interface OpenOptions {
   storage?: Pick<BerthConfig['storage'], 'driver' | 's3'>;
   /** metadata.driver and its settings (LevelDB under the root when absent). */
   metadata?: MetadataConfig;
+  /** With sinks, every change is recorded for them with the change itself (events/). */
+  events?: EventsConfig;
 }
 
 export interface OpenRegistry {
@@ -33,7 +36,8 @@ export async function openRegistry(opts: OpenOptions): Promise<OpenRegistry> {
   const paths = new StorePaths(opts.root);
   await mkdir(opts.root, { recursive: true });
   const stores = await openStores(paths, fsync, opts.storage, opts.serving ?? true);
-  const index = await openIndex(paths.indexDir, fsync, opts.metadata).catch((err: unknown) => {
+  const sinks = eventsEnabled(opts.events) ? opts.events.sinks : undefined;
+  const index = await openIndex(paths.indexDir, fsync, opts.metadata, sinks && eventRouter(sinks)).catch((err: unknown) => {
     stores.close();
     throw err;
   });
@@ -43,7 +47,7 @@ export async function openRegistry(opts: OpenOptions): Promise<OpenRegistry> {
     blobs: stores.blobs,
     uploads: stores.uploads,
     index,
-    options: { ...DEFAULT_REGISTRY_OPTIONS, ...opts.registry },
+    options: { ...DEFAULT_REGISTRY_OPTIONS, ...opts.registry, pullEvents: sinks !== undefined && routesPulls(sinks) },
     ...(coordination ? { coordination } : {}),
   });
   return {

@@ -195,8 +195,21 @@ export class BundleImporter {
       if (image.tag) done.tag = image.tag;
       report.images.push(done);
     }
+    await this.announce(report.images);
     report.ms = Date.now() - started;
     return report;
+  }
+
+  /** A bundle.imported event per repository (events on), after every image of it is in. */
+  private async announce(images: ImportedImage[]): Promise<void> {
+    const byRepo = new Map<string, { tag?: string; digest: string }[]>();
+    for (const { repository, ...image } of images) {
+      const list = byRepo.get(repository);
+      if (list) list.push(image);
+      else byRepo.set(repository, [image]);
+    }
+    const at = Date.now();
+    for (const [repo, list] of byRepo) await this.registry.events.appendEvent({ type: 'bundle.imported', repo, at, data: { images: list } });
   }
 }
 

@@ -3,6 +3,7 @@ import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
 import { ConfigError, durationMs, parseListen, type BerthConfig } from '../config/config.js';
 import { retentionRules } from '../registry/retention.js';
+import { eventsEnabled } from '../events/sinks.js';
 import { immutableTagRules } from '../registry/immutable-tags.js';
 import type { AuthDeps } from '../http/authorize.js';
 import type { SharedAuth } from '../index/metadata.js';
@@ -89,6 +90,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     fsync: config.storage.fsync,
     storage: config.storage,
     metadata: config.metadata,
+    events: config.events,
     registry: {
       deleteEnabled: config.storage.delete.enabled,
       retention: retentionRules(config.storage.retention?.policies ?? [], 'storage.retention.policies', durationMs),
@@ -153,6 +155,9 @@ export async function serve(config: BerthConfig): Promise<void> {
       : { logger: { level: config.log.level, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } }),
   });
   mirror?.setLog(app.log);
+  // events.sinks: each sink's queue delivered (the index writes the queues whether or not this runs)
+  const events = eventsEnabled(config.events) ? await (await import('../events/start.js')).startEvents(config.events, config.storage.root, opened, app.log) : undefined;
+  if (events) metrics?.countEvents(events);
   const stopTlsWatch = tls ? watchTls(app.server as import('node:https').Server, tls, app.log) : undefined;
   // Maintenance runs on one process at a time for the whole store (the coordination's leases): each
   // replica's timer offers to run a job, and it runs where its last run finished long enough ago.
@@ -211,6 +216,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     await Promise.all([app.close(), webhook?.close()]);
     clearTimeout(force);
     await mirror?.close();
+    await events?.close();
     clearInterval(pulls);
     await opened.registry.manifests.flushPulls().catch(() => undefined);
     await forgetServing(config.storage.root).catch(() => undefined);

@@ -7,7 +7,8 @@ import { readServing } from './serving.js';
 /** The opened root, or undefined when a running berth holds it. */
 export async function openStopped(config: BerthConfig): Promise<OpenRegistry | undefined> {
   try {
-    return await openRegistry({ root: config.storage.root, fsync: config.storage.fsync, storage: config.storage, metadata: config.metadata, serving: false });
+    // events on: what the command line changes (an import, a delete) is queued for the sinks too
+    return await openRegistry({ root: config.storage.root, fsync: config.storage.fsync, storage: config.storage, metadata: config.metadata, events: config.events, serving: false });
   } catch (err) {
     if (/lock/i.test(String((err as { cause?: unknown }).cause ?? err))) return undefined;
     throw err;

@@ -8,6 +8,7 @@ import { validateAccessControl } from '../auth/config.js';
 import { retentionRules } from '../registry/retention.js';
 import { immutableTagRules, type ImmutableTagRule } from '../registry/immutable-tags.js';
 import type { AccessControlConfig } from '../auth/policy.js';
+import { eventsConfigProblem, type EventsConfig } from '../events/sinks.js';
 
 export interface BerthConfig {
   http: {
@@ -61,6 +62,8 @@ export interface BerthConfig {
   mirror?: MirrorConfig;
   /** The image-redirect admission webhook, on an HTTPS listener of its own; wholly off unless enabled. */
   webhook?: WebhookConfig;
+  /** CloudEvents to HTTP sinks on every change (events/sinks.ts); wholly off without sinks. */
+  events?: EventsConfig;
   /** Prometheus metrics at /metrics (on by default). */
   metrics: { enabled: boolean };
   /** The web UI at / and its API under /api/ (on by default); a login lasts sessionTTL (8h). */
@@ -153,7 +156,7 @@ export const DEFAULT_CONFIG: BerthConfig = {
   log: { level: 'info' },
 };
 
-type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'quotas' | 'immutableTags' | 'strings';
+type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'quotas' | 'immutableTags' | 'strings' | 'stringMap';
 /** `$list`: a list of maps of that shape; `$required`: keys each of them must have. */
 type ListShape = { $list: Shape; $required: readonly string[] };
 type Shape = { [k: string]: Shape | Leaf | readonly string[] | ListShape };
@@ -221,6 +224,17 @@ const SHAPE: Shape = {
     exclude: 'strings',
     optOutLabel: { key: 'string', value: 'string' },
   },
+  events: {
+    sinks: {
+      $list: {
+        name: 'string', url: 'string', headers: 'stringMap', token: 'string', tokenFile: 'string', ca: 'string',
+        repositories: 'strings', types: 'strings', timeout: 'duration',
+      },
+      $required: ['name', 'url'],
+    },
+    maxQueued: 'number',
+    source: 'string',
+  },
   metrics: { enabled: 'boolean' },
   ui: { enabled: 'boolean', sessionTTL: 'duration' },
   log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], audit: 'string' },
@@ -251,6 +265,10 @@ function check(value: unknown, shape: Shape | ListShape, where: string): void {
     if (want === undefined) throw new ConfigError(`${place}: unknown key`);
     if (want === 'strings') {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ConfigError(`${place}: must be a list of strings`);
+    } else if (want === 'stringMap') {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
+        throw new ConfigError(`${place}: must be a map of strings`);
+      }
     } else if (want === 'quotas') {
       if (!Array.isArray(v)) throw new ConfigError(`${place}: must be a list`);
       v.forEach((q, i) => {
@@ -320,6 +338,8 @@ export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv
     if (!w.registry) throw new ConfigError("webhook.registry: required, berth's address as the nodes pull from it (10.10.254.254:30003)");
     if (w.listen !== undefined) parseListen(w.listen);
   }
+  const events = eventsConfigProblem(config.events);
+  if (events) throw new ConfigError(events);
   return config;
 }
 

@@ -56,7 +56,7 @@ export function hotPath(deps: HotPathDeps): HotPath {
       const hit = manifests.cached(name, m[2]!);
       if (!hit) return false;
       const { record, bytes } = hit;
-      manifests.notePull(name, record.digest);
+      manifests.notePull(name, record.digest, method === 'GET');
       res.writeHead(200, { 'docker-distribution-api-version': API_VERSION, ...manifestHeaders(record) });
       res.end(method === 'HEAD' ? undefined : bytes);
       const elapsedMs = performance.now() - start;

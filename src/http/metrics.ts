@@ -10,12 +10,15 @@ import { RequestStats } from './request-stats.js';
 import type { Registry } from '../registry/registry.js';
 import type { PullThrough } from '../mirror/pull-through.js';
 import type { StorageStats } from '../registry/storage-stats.js';
+import type { EventDelivery } from '../events/delivery.js';
 
 export interface MetricsSources {
   registry: Registry;
   mirror?: PullThrough;
   /** What storage holds; on every scrape, so it must cache its walk of the store (StorageStatsCache does). */
   storage?: () => Promise<StorageStats>;
+  /** The event sinks' delivery, when there are sinks. */
+  events?: EventDelivery;
 }
 
 export class Metrics {
@@ -23,6 +26,11 @@ export class Metrics {
   private registry?: Promise<PromRegistry>;
 
   constructor(private readonly sources: MetricsSources) {}
+
+  /** Event delivery starts after the app (it logs through it): its series join before the first scrape. */
+  countEvents(events: EventDelivery): void {
+    this.sources.events = events;
+  }
 
   /** `route`: routeOf(request), which the access log has worked out already. */
   observe(request: FastifyRequest, reply: FastifyReply, route: string): void {
@@ -102,5 +110,29 @@ function collectors(prom: typeof import('prom-client'), sources: MetricsSources)
       this.set(mirror.fetchesInProgress);
     } });
   }
+  if (sources.events) eventSeries(prom, registers, sources.events);
   return promRegistry;
+}
+
+/** Per sink: what was delivered, failed and dropped here, and what waits in the shared queue. */
+function eventSeries(prom: typeof import('prom-client'), registers: PromRegistry[], events: EventDelivery): void {
+  const labelNames = ['sink'];
+  for (const [key, name, help] of [
+    ['delivered', 'berth_events_delivered_total', 'Events a sink took (2xx), from this process'],
+    ['failed', 'berth_events_failed_total', 'Event deliveries that failed and will be retried, from this process'],
+    ['dropped', 'berth_events_dropped_total', 'Events dropped from a full queue (events.maxQueued)'],
+  ] as const) {
+    new prom.Counter({ name, help, labelNames, registers, collect() {
+      this.reset();
+      for (const [sink, c] of events.counters) this.inc({ sink }, c[key]);
+    } });
+  }
+  const waiting = (read: (b: { count: number; oldestAt: number } | undefined) => number) =>
+    async function (this: import('prom-client').Gauge) {
+      const backlog = await events.backlog().catch(() => undefined);
+      for (const sink of events.counters.keys()) this.set({ sink }, read(backlog?.get(sink)));
+    };
+  new prom.Gauge({ name: 'berth_events_queued', help: 'Events waiting for a sink', labelNames, registers, collect: waiting((b) => b?.count ?? 0) });
+  new prom.Gauge({ name: 'berth_events_oldest_queued_seconds', help: 'Age of the oldest event waiting for a sink (0: none)', labelNames, registers,
+    collect: waiting((b) => (b ? Math.max(0, (Date.now() - b.oldestAt) / 1000) : 0)) });
 }

@@ -15,6 +15,8 @@
  *   U \0 <uuid>                              -> UploadRecord           blob-upload sessions
  *   Y \0 <name>                              -> RobotRecord            robot accounts (their secrets hashed)
  *   y \0 <name>                              -> <ms>                   a robot's last use (apart: never over a revocation)
+ *   Q \0 <sink> \0 <seq, 16 digits>          -> ChangeEvent            events waiting for a sink, in order
+ *   q \0 seq                                 -> <seq>                  the last event number given (never reused)
  */
 const SEP = '\u0000';
 /** Sorts after every character a name, tag or digest may hold: the end of a prefix range. */
@@ -47,6 +49,10 @@ export const keys = {
   robot: (name: string) => `Y${SEP}${name}`,
   robotPrefix: () => `Y${SEP}`,
   robotUse: (name: string) => `y${SEP}${name}`,
+  queuedEvent: (sink: string, seq: number) => `Q${SEP}${sink}${SEP}${String(seq).padStart(16, '0')}`,
+  eventQueuePrefix: (sink: string) => `Q${SEP}${sink}${SEP}`,
+  allEventQueuesPrefix: () => `Q${SEP}`,
+  eventSeq: () => `q${SEP}seq`,
 };
 
 /**

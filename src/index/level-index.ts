@@ -4,10 +4,11 @@ import type { Descriptor } from '../oci/manifest.js';
 import { END, firstPart, keys, lastPart, suffix, tagFromSortKey, tagSortKey, twoParts } from './keys.js';
 import { GroupCommit } from './group-commit.js';
 import { unmapTables } from './level-tables.js';
-import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, UploadRecord } from './metadata.js';
+import type { ChangeEvent, EventRouter, ManifestRecord, MetadataIndex, Page, QueuedEvent, ResolvedManifest, UploadRecord } from './metadata.js';
 import type { RobotRecord } from '../auth/robots.js';
 import { KeyedMutex } from '../registry/locks.js';
 import { tagList } from './metadata.js';
+import { pushEvents } from './change-events.js';
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
@@ -63,11 +64,19 @@ export class LevelIndex implements MetadataIndex {
   private scanTurn: Promise<unknown> = Promise.resolve();
   /** One change at a time to a robot's record (create, revoke: read then write). */
   private readonly robotLock = new KeyedMutex();
+  /** The last event number given; read at open (events on only). */
+  private eventSeq = 0;
+  /** Repositories whose creation a write in flight announces: two first links make one event. */
+  private readonly announcing = new Set<string>();
 
-  /** `sync`: writes that acknowledge content are on disk before they return (the log is fsynced). */
+  /**
+   * `sync`: writes that acknowledge content are on disk before they return (the log is fsynced).
+   * `events`: where each change's event goes (absent: events are off and none is recorded).
+   */
   constructor(
     location: string,
     private readonly sync: boolean,
+    private readonly events?: EventRouter,
   ) {
     unmapTables();
     this.db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', ...LEVEL_OPTIONS });
@@ -76,6 +85,7 @@ export class LevelIndex implements MetadataIndex {
 
   async open(): Promise<void> {
     await this.db.open();
+    if (this.events) this.eventSeq = Number((await this.getText(keys.eventSeq())) ?? 0);
   }
 
   async close(): Promise<void> {
@@ -131,6 +141,40 @@ export class LevelIndex implements MetadataIndex {
     return [{ type: 'put', key: keys.repo(repo), value: json({ createdAt: Date.now() }) }];
   }
 
+  /**
+   * Writes `ops` with the events they describe (events on), numbered in the order they are committed:
+   * numbers are given after the last await, so the group commit writes them in that order.
+   * `creates`: the repository these ops add to the catalog (its event comes first).
+   */
+  private async commitWithEvents(ops: Op[], events: () => ChangeEvent[], creates?: string): Promise<void> {
+    if (!this.events) return this.commit(ops);
+    const all = events();
+    const announced = creates !== undefined && !this.announcing.has(creates);
+    if (announced) {
+      this.announcing.add(creates);
+      all.unshift({ type: 'repository.created', repo: creates, at: Date.now(), data: {} });
+    }
+    try {
+      const withEvents = [...ops, ...this.eventOps(all)];
+      if (withEvents.length) await this.commit(withEvents);
+    } finally {
+      if (announced) this.announcing.delete(creates);
+    }
+  }
+
+  private eventOps(events: ChangeEvent[]): Op[] {
+    const ops: Op[] = [];
+    for (const e of events) {
+      const sinks = this.events!(e.type, e.repo);
+      if (sinks.length === 0) continue;
+      const seq = ++this.eventSeq;
+      const value = json(e);
+      for (const sink of sinks) ops.push({ type: 'put', key: keys.queuedEvent(sink, seq), value });
+    }
+    if (ops.length) ops.push({ type: 'put', key: keys.eventSeq(), value: text(String(this.eventSeq)) });
+    return ops;
+  }
+
   // --- repositories -------------------------------------------------------------------------
   listRepositories(page: Page): Promise<string[]> {
     return this.scanKeys(keys.repoPrefix(), page);
@@ -146,13 +190,14 @@ export class LevelIndex implements MetadataIndex {
   }
 
   async linkBlob(repo: string, digest: string, size: number, endUpload?: string): Promise<void> {
+    const created = await this.repoOps(repo);
     const ops: Op[] = [
-      ...(await this.repoOps(repo)),
+      ...created,
       { type: 'put', key: keys.blobLink(repo, digest), value: json({ size, linkedAt: Date.now() }) },
       { type: 'put', key: keys.blobRepo(digest, repo), value: EMPTY },
     ];
     if (endUpload !== undefined) ops.push({ type: 'del', key: keys.upload(endUpload) });
-    await this.commit(ops);
+    await this.commitWithEvents(ops, () => [], created.length ? repo : undefined);
   }
 
   async unlinkBlob(repo: string, digest: string): Promise<boolean> {
@@ -213,8 +258,10 @@ export class LevelIndex implements MetadataIndex {
   }
 
   async putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string | readonly string[]): Promise<void> {
+    const created = await this.repoOps(repo);
+    const moved: { tag: string; from: string }[] = [];
     const ops: Op[] = [
-      ...(await this.repoOps(repo)),
+      ...created,
       { type: 'put', key: keys.manifestBytes(record.digest), value: bytes },
       { type: 'put', key: keys.manifest(repo, record.digest), value: json(record) },
     ];
@@ -223,11 +270,14 @@ export class LevelIndex implements MetadataIndex {
     }
     for (const t of tagList(tag)) {
       const old = await this.getText(keys.tag(repo, t));
-      if (old !== undefined && old !== record.digest) ops.push({ type: 'del', key: keys.tagOf(repo, old, t) });
+      if (old !== undefined && old !== record.digest) {
+        ops.push({ type: 'del', key: keys.tagOf(repo, old, t) });
+        moved.push({ tag: t, from: old });
+      }
       ops.push({ type: 'put', key: keys.tag(repo, t), value: text(record.digest) });
       ops.push({ type: 'put', key: keys.tagOf(repo, record.digest, t), value: EMPTY });
     }
-    await this.commit(ops);
+    await this.commitWithEvents(ops, () => pushEvents(repo, record, tagList(tag), moved), created.length ? repo : undefined);
   }
 
   async deleteManifest(repo: string, digest: string): Promise<string[] | undefined> {
@@ -239,7 +289,7 @@ export class LevelIndex implements MetadataIndex {
     for (const tag of tags) {
       ops.push({ type: 'del', key: keys.tag(repo, tag) }, { type: 'del', key: keys.tagOf(repo, digest, tag) });
     }
-    await this.commit(ops);
+    await this.commitWithEvents(ops, () => [{ type: 'manifest.deleted', repo, at: Date.now(), data: { digest, tags } }]);
     return tags;
   }
 
@@ -309,10 +359,11 @@ export class LevelIndex implements MetadataIndex {
   async deleteTag(repo: string, tag: string): Promise<boolean> {
     const digest = await this.tag(repo, tag);
     if (digest === undefined) return false;
-    await this.commit([
+    const ops: Op[] = [
       { type: 'del', key: keys.tag(repo, tag) },
       { type: 'del', key: keys.tagOf(repo, digest, tag) },
-    ]);
+    ];
+    await this.commitWithEvents(ops, () => [{ type: 'tag.deleted', repo, at: Date.now(), data: { tag, digest } }]);
     return true;
   }
 
@@ -376,5 +427,47 @@ export class LevelIndex implements MetadataIndex {
   private async withUse(r: RobotRecord): Promise<RobotRecord> {
     const used = await this.getText(keys.robotUse(r.name));
     return used === undefined ? r : { ...r, lastUsedAt: Number(used) };
+  }
+
+  // --- event queues -------------------------------------------------------------------------
+  async appendEvent(event: ChangeEvent): Promise<void> {
+    if (this.events) await this.commitWithEvents([], () => [event]);
+  }
+
+  async queuedEvents(sink: string, limit: number): Promise<QueuedEvent[]> {
+    const prefix = keys.eventQueuePrefix(sink);
+    const entries = await this.scan(() => this.db.iterator<string, string>({ gte: prefix, lt: prefix + END, limit, ...TEXT }));
+    return entries.map(([k, v]) => ({ ...(JSON.parse(v) as ChangeEvent), seq: Number(suffix(k, prefix)) }));
+  }
+
+  /** Not synced: an acknowledgement lost in a crash only delivers that event again (at least once). */
+  async ackEvents(sink: string, seqs: readonly number[]): Promise<void> {
+    if (seqs.length) await this.db.batch(seqs.map((seq) => ({ type: 'del' as const, key: keys.queuedEvent(sink, seq) })), { sync: false });
+  }
+
+  async eventBacklog(): Promise<Map<string, { count: number; oldestAt: number }>> {
+    const prefix = keys.allEventQueuesPrefix();
+    const out = new Map<string, { count: number; oldestAt: number }>();
+    const first = new Map<string, string>();
+    for await (const k of this.db.keys({ gte: prefix, lt: prefix + END })) {
+      const sink = firstPart(k, prefix);
+      const s = out.get(sink);
+      if (s) s.count++;
+      else {
+        out.set(sink, { count: 1, oldestAt: 0 });
+        first.set(sink, k);
+      }
+    }
+    for (const [sink, k] of first) {
+      const v = await this.getText(k);
+      if (v !== undefined) out.get(sink)!.oldestAt = (JSON.parse(v) as ChangeEvent).at;
+    }
+    return out;
+  }
+
+  async dropEvents(sink: string, count: number): Promise<void> {
+    const prefix = keys.eventQueuePrefix(sink);
+    const doomed = await this.scan(() => this.db.keys({ gte: prefix, lt: prefix + END, limit: count }));
+    if (doomed.length) await this.db.batch(doomed.map((key) => ({ type: 'del' as const, key })), { sync: false });
   }
 }

@@ -149,7 +149,47 @@ export interface SharedIndex {
   readonly auth: SharedAuth;
 }
 
-export interface MetadataIndex extends RepositoryIndex, BlobLinkIndex, ManifestIndex, TagIndex, UploadIndex, RobotIndex {
+/**
+ * What changed, as the index records it for the event sinks (events/): the facts come from the write
+ * that made the change, in the same atomic write, so an event exists exactly when its change does.
+ */
+export type EventType = 'repository.created' | 'manifest.pushed' | 'tag.moved' | 'tag.deleted' | 'manifest.deleted' | 'bundle.imported' | 'manifest.pulled';
+export const EVENT_TYPES: readonly EventType[] = ['repository.created', 'manifest.pushed', 'tag.moved', 'tag.deleted', 'manifest.deleted', 'bundle.imported', 'manifest.pulled'];
+
+export interface ChangeEvent {
+  type: EventType;
+  repo: string;
+  /** Milliseconds since the epoch: when the change was written. */
+  at: number;
+  data: Record<string, unknown>;
+}
+
+/** An event waiting for one sink: `seq` is the event's, the same for every sink, never reused. */
+export interface QueuedEvent extends ChangeEvent {
+  seq: number;
+}
+
+/**
+ * The sinks (by name) an event goes to, given when events are on. The index records an event once
+ * per sink it routes to, and nothing when it routes nowhere (events off: no router, no cost).
+ */
+export type EventRouter = (type: EventType, repo: string) => readonly string[];
+
+/** Each sink's queue of events, written with the changes (see ChangeEvent). */
+export interface EventQueues {
+  /** Records an event that no index change carries (a bundle imported, a pull). */
+  appendEvent(event: ChangeEvent): Promise<void>;
+  /** The oldest events still waiting for `sink`, in order. */
+  queuedEvents(sink: string, limit: number): Promise<QueuedEvent[]>;
+  /** `sink` has these: they leave its queue. */
+  ackEvents(sink: string, seqs: readonly number[]): Promise<void>;
+  /** Every sink with something waiting: how many, and the oldest one's time. */
+  eventBacklog(): Promise<Map<string, { count: number; oldestAt: number }>>;
+  /** Removes the `count` oldest events waiting for `sink` (a full queue). */
+  dropEvents(sink: string, count: number): Promise<void>;
+}
+
+export interface MetadataIndex extends RepositoryIndex, BlobLinkIndex, ManifestIndex, TagIndex, UploadIndex, RobotIndex, EventQueues {
   close(): Promise<void>;
   /** Present when other processes may write this index: see SharedIndex. */
   readonly shared?: SharedIndex;

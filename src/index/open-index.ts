@@ -4,7 +4,7 @@
  */
 import { ConfigError, durationMs, type MetadataConfig } from '../config/config.js';
 import { LevelIndex } from './level-index.js';
-import type { MetadataIndex } from './metadata.js';
+import type { EventRouter, MetadataIndex } from './metadata.js';
 import type { PgIndexOptions } from './pg-index.js';
 
 /** A schema name berth accepts: it goes into statements as an identifier. */
@@ -27,12 +27,13 @@ export function postgresOptions(metadata: MetadataConfig): PgIndexOptions {
   };
 }
 
-export async function openIndex(levelDir: string, fsync: boolean, metadata: MetadataConfig | undefined): Promise<MetadataIndex> {
+/** `events`: where each change's event goes (events on); absent, no event is recorded. */
+export async function openIndex(levelDir: string, fsync: boolean, metadata: MetadataConfig | undefined, events?: EventRouter): Promise<MetadataIndex> {
   if (metadata?.driver === 'postgres') {
     const { PgIndex } = await import('./pg-index.js');
-    return PgIndex.open(postgresOptions(metadata));
+    return PgIndex.open(postgresOptions(metadata), events);
   }
-  const index = new LevelIndex(levelDir, fsync);
+  const index = new LevelIndex(levelDir, fsync, events);
   await index.open();
   return index;
 }

@@ -8,7 +8,8 @@ import pg from 'pg';
 import { EngineError } from '../config/config.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { tagOrder } from './keys.js';
-import type { ManifestRecord, MetadataIndex, Page, ResolvedManifest, SharedIndex, UploadRecord } from './metadata.js';
+import type { ChangeEvent, EventRouter, ManifestRecord, MetadataIndex, Page, QueuedEvent, ResolvedManifest, SharedIndex, UploadRecord } from './metadata.js';
+import { pushEvents } from './change-events.js';
 import { tagList } from './metadata.js';
 import type { RobotRecord } from '../auth/robots.js';
 import { PgCoordination } from './pg-coordination.js';
@@ -44,6 +45,7 @@ export class PgIndex implements MetadataIndex {
     private readonly pool: pg.Pool,
     readonly where: string,
     opts: PgIndexOptions,
+    private readonly events: EventRouter | undefined,
   ) {
     this.shared = {
       stamps: async (repos) => new Map((await this.rows<{ name: string; version: string }>('stamps', [repos])).map((r) => [r.name, r.version])),
@@ -62,7 +64,7 @@ export class PgIndex implements MetadataIndex {
    * Connects, and creates or upgrades the schema. Throws, naming the server and the cause, when the
    * database cannot be reached or refuses berth (credentials, TLS, a missing database).
    */
-  static async open(opts: PgIndexOptions): Promise<PgIndex> {
+  static async open(opts: PgIndexOptions, events?: EventRouter): Promise<PgIndex> {
     const where = describeUrl(opts.url);
     const pool = new pg.Pool({
       connectionString: opts.url,
@@ -89,7 +91,7 @@ export class PgIndex implements MetadataIndex {
       await pool.end().catch(() => undefined);
       throw new EngineError(`PostgreSQL at ${where}: ${describeError(err)}`, { cause: err });
     }
-    return new PgIndex(pool, where, opts);
+    return new PgIndex(pool, where, opts, events);
   }
 
   /** Connects once and asks the server its version (`berth config check`): no schema is touched. */
@@ -174,7 +176,12 @@ export class PgIndex implements MetadataIndex {
   }
 
   async linkBlob(repo: string, digest: string, size: number, endUpload?: string): Promise<void> {
-    await this.q('linkBlob', [repo, digest, size, Date.now(), endUpload ?? null]);
+    const at = Date.now();
+    const values = [repo, digest, size, at, endUpload ?? null];
+    const sinks = this.events?.('repository.created', repo) ?? [];
+    if (sinks.length === 0) await this.q('linkBlob', values);
+    // the statement that inserts the catalog row announces it, whichever replica links first
+    else await this.q('linkBlobEvents', [...values, sinks, at, JSON.stringify({ type: 'repository.created', repo, at, data: {} } satisfies ChangeEvent)]);
   }
 
   async unlinkBlob(repo: string, digest: string): Promise<boolean> {
@@ -222,7 +229,7 @@ export class PgIndex implements MetadataIndex {
 
   async putManifest(repo: string, record: ManifestRecord, bytes: Buffer, referrer: Descriptor | undefined, tag?: string | readonly string[]): Promise<void> {
     const tags = tagList(tag);
-    await this.q('putManifest', [
+    const values = [
       repo,
       record.digest,
       bytes,
@@ -232,11 +239,24 @@ export class PgIndex implements MetadataIndex {
       tags,
       tags.map((t) => tagOrder(t)),
       Date.now(),
-    ]);
+    ];
+    if (!this.events) return void (await this.q('putManifest', values));
+    // the caller holds the repository's lock: what is read here is what the write changes
+    const before = await this.one<{ known: boolean; old: [string, string][] }>('beforePush', [repo, tags]);
+    const moved = (before?.old ?? []).filter(([, d]) => d !== record.digest).map(([t, from]) => ({ tag: t, from }));
+    const events = pushEvents(repo, record, tags, moved);
+    if (!before?.known) events.unshift({ type: 'repository.created', repo, at: Date.now(), data: {} });
+    await this.q('putManifestEvents', [...values, ...(await this.eventColumns(events))]);
   }
 
   async deleteManifest(repo: string, digest: string): Promise<string[] | undefined> {
-    const row = await this.one<{ found: number; tags: string[] }>('deleteManifest', [repo, digest]);
+    let row: { found: number; tags: string[] } | undefined;
+    if (!this.events) row = await this.one('deleteManifest', [repo, digest]);
+    else {
+      const tags = await this.tagsOf(repo, digest); // under the repository's lock, as above
+      const events: ChangeEvent[] = [{ type: 'manifest.deleted', repo, at: Date.now(), data: { digest, tags } }];
+      row = await this.one('deleteManifestEvents', [repo, digest, ...(await this.eventColumns(events))]);
+    }
     return row && row.found > 0 ? row.tags : undefined;
   }
 
@@ -320,7 +340,15 @@ export class PgIndex implements MetadataIndex {
   }
 
   async deleteTag(repo: string, tag: string): Promise<boolean> {
-    return ((await this.one<{ n: number }>('deleteTag', [repo, tag]))?.n ?? 0) > 0;
+    let row: { n: number } | undefined;
+    if (!this.events) row = await this.one('deleteTag', [repo, tag]);
+    else {
+      const digest = await this.tag(repo, tag); // under the repository's lock
+      if (digest === undefined) return false;
+      const events: ChangeEvent[] = [{ type: 'tag.deleted', repo, at: Date.now(), data: { tag, digest } }];
+      row = await this.one('deleteTagEvents', [repo, tag, ...(await this.eventColumns(events))]);
+    }
+    return (row?.n ?? 0) > 0;
   }
 
   // --- uploads ------------------------------------------------------------------------------
@@ -360,6 +388,51 @@ export class PgIndex implements MetadataIndex {
 
   async deleteUpload(id: string): Promise<void> {
     await this.q('deleteUpload', [id]);
+  }
+
+  // --- event queues -------------------------------------------------------------------------
+  /**
+   * The four columns (sink, seq, at, event) of each routed event's rows: one number per event from
+   * `event_seq`, in the events' order (the caller's lock keeps one repository's in commit order).
+   */
+  private async eventColumns(events: ChangeEvent[]): Promise<[string[], string[], number[], string[]]> {
+    const routed = events.map((e) => ({ e, sinks: this.events?.(e.type, e.repo) ?? [] })).filter((r) => r.sinks.length > 0);
+    const cols: [string[], string[], number[], string[]] = [[], [], [], []];
+    if (routed.length === 0) return cols;
+    const seqs = (await this.rows<{ seq: string }>('eventSeqs', [routed.length])).map((r) => BigInt(r.seq)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    routed.forEach(({ e, sinks }, i) => {
+      const event = JSON.stringify(e);
+      for (const sink of sinks) {
+        cols[0].push(sink);
+        cols[1].push(String(seqs[i]));
+        cols[2].push(e.at);
+        cols[3].push(event);
+      }
+    });
+    return cols;
+  }
+
+  async appendEvent(event: ChangeEvent): Promise<void> {
+    const cols = await this.eventColumns([event]);
+    if (cols[0].length) await this.q('appendEvents', cols);
+  }
+
+  async queuedEvents(sink: string, limit: number): Promise<QueuedEvent[]> {
+    const rows = await this.rows<{ seq: string; event: string }>('queuedEvents', [sink, limitOf(limit)]);
+    return rows.map((r) => ({ ...(JSON.parse(r.event) as ChangeEvent), seq: Number(r.seq) }));
+  }
+
+  async ackEvents(sink: string, seqs: readonly number[]): Promise<void> {
+    if (seqs.length) await this.q('ackEvents', [sink, seqs.map(String)]);
+  }
+
+  async eventBacklog(): Promise<Map<string, { count: number; oldestAt: number }>> {
+    const rows = await this.rows<{ sink: string; n: number; oldest: string }>('eventBacklog', []);
+    return new Map(rows.map((r) => [r.sink, { count: r.n, oldestAt: Number(r.oldest) }]));
+  }
+
+  async dropEvents(sink: string, count: number): Promise<void> {
+    await this.q('dropEvents', [sink, count]);
   }
 }
 

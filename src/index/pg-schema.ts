@@ -18,6 +18,9 @@
  *   jobs         (name)                        when each maintenance job last finished (leases)
  *   web_sessions (id), login_failures (key, at), secrets (name)
  *                                              login state every replica shares (pg-auth.ts)
+ *   robots       (name)                        robot accounts, their secrets hashed
+ *   event_queue  (sink, seq)                   events waiting for a sink; seq from the sequence
+ *                                                 `event_seq`, one number per event whatever its sinks
  *
  * A migration is appended, never edited: a database records the versions it has applied.
  */
@@ -54,6 +57,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE secrets (name text COLLATE "C" PRIMARY KEY, value text NOT NULL);`,
   // robot accounts; a robot's last use apart from its record, so noting one never writes over a revocation
   `CREATE TABLE robots (name text COLLATE "C" PRIMARY KEY, record text NOT NULL, revoked_at bigint, last_used_at bigint);`,
+  // events waiting for each sink, written by the statement that makes the change they describe
+  `CREATE SEQUENCE event_seq;
+   CREATE TABLE event_queue (sink text COLLATE "C" NOT NULL, seq bigint NOT NULL, at bigint NOT NULL, event text NOT NULL, PRIMARY KEY (sink, seq));`,
 ];
 
 /** The schema version this build writes and reads. */

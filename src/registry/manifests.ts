@@ -64,9 +64,17 @@ export class ManifestService {
     return (!this.stamps && this.cache.tag(repo, tag) !== undefined) || (await this.index.tag(repo, tag)) !== undefined;
   }
 
-  /** Notes a pull (GET or HEAD) for retention's `pulledWithin`. */
-  notePull(repo: string, digest: string): void {
-    if (this.pulls.size < 100_000) this.pulls.set(`${repo}\u0000${digest}`, Date.now());
+  /**
+   * Notes a pull (GET or HEAD) for retention's `pulledWithin`; a GET (`get`) is also a
+   * manifest.pulled event when a sink asked for those (a HEAD only asks whether it changed).
+   */
+  notePull(repo: string, digest: string, get: boolean): void {
+    const at = Date.now();
+    if (this.pulls.size < 100_000) this.pulls.set(`${repo}\u0000${digest}`, at);
+    if (get && this.options.pullEvents) {
+      // the pull is answered whether or not its event is recorded: an index that fails shows on the writes
+      this.index.appendEvent({ type: 'manifest.pulled', repo, at, data: { digest } }).catch(() => undefined);
+    }
   }
 
   async lastPulled(repo: string, digest: string): Promise<number | undefined> {

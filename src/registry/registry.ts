@@ -5,7 +5,7 @@
  */
 import type { ImmutableTagRule } from './immutable-tags.js';
 import type { BlobStore, UploadStore } from '../storage/blobstore.js';
-import type { MetadataIndex } from '../index/metadata.js';
+import type { EventQueues, MetadataIndex } from '../index/metadata.js';
 import { BlobService } from './blobs.js';
 import { UploadService } from './uploads.js';
 import { ManifestService } from './manifests.js';
@@ -34,6 +34,8 @@ export interface RegistryOptions {
   quotas: QuotaOptions;
   /** storage.immutableTags (none by default). */
   immutableTags: ImmutableTagRule[];
+  /** Each manifest GET is recorded as a manifest.pulled event (an event sink asked for pulls). */
+  pullEvents: boolean;
 }
 
 export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
@@ -45,6 +47,7 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   retention: [],
   quotas: { quotas: [] },
   immutableTags: [],
+  pullEvents: false,
 };
 
 export interface RegistryDeps {
@@ -66,8 +69,11 @@ export class Registry {
   readonly retention: Retention;
   readonly options: RegistryOptions;
   readonly coordination: Coordination;
+  /** The event sinks' queues (the index writes them with each change; events/ delivers them). */
+  readonly events: EventQueues;
 
   constructor(deps: RegistryDeps) {
+    this.events = deps.index;
     const c = (this.coordination = deps.coordination ?? localCoordination());
     const { repoLocks, sweep } = c;
     this.options = deps.options;

@@ -1,6 +1,6 @@
 /** The contract every MetadataIndex must meet; a new backend runs this suite against itself. */
 import { describe, expect, it } from 'vitest';
-import type { ManifestRecord, MetadataIndex } from '../../src/index/metadata.js';
+import type { EventRouter, ManifestRecord, MetadataIndex, QueuedEvent } from '../../src/index/metadata.js';
 
 const dig = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
 const B = Buffer.from('{"schemaVersion":2}');
@@ -8,7 +8,8 @@ const rec = (n: number, extra: Partial<ManifestRecord> = {}): ManifestRecord => 
   digest: dig(n), mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 10, blobs: [], manifests: [], pushedAt: 1, ...extra,
 });
 
-export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
+/** `make(events)`: a fresh, empty index; with `events`, one that records events routed by it. */
+export function indexSuite(name: string, make: (events?: EventRouter) => Promise<MetadataIndex>) {
   describe(`MetadataIndex contract: ${name}`, () => {
     it('links a blob and ends its upload session in one write', async () => {
       const ix = await make();
@@ -202,6 +203,86 @@ export function indexSuite(name: string, make: () => Promise<MetadataIndex>) {
       await ix.deleteUpload('u');
       expect(await ix.upload('u')).toBeUndefined();
       await ix.close();
+    });
+  
+    describe('event queues', () => {
+      // every type to `all`; `team/**` only to `team`; pulls to nobody unless asked
+      const route: EventRouter = (type, repo) => [...(type !== 'manifest.pulled' ? ['all'] : []), ...(repo.startsWith('team/') ? ['team'] : [])];
+      const brief = (e: QueuedEvent) => `${e.type} ${e.repo} ${JSON.stringify(e.data)}`;
+
+      it('records each change with its event, in order: a new repository, pushes with their tags, moved and deleted tags, deleted manifests', async () => {
+        const ix = await make(route);
+        await ix.linkBlob('r', dig(9), 1);
+        await ix.linkBlob('r', dig(8), 1);
+        await ix.putManifest('r', rec(1), B, undefined, ['v1', 'latest']);
+        await ix.putManifest('r', rec(2), B, undefined, 'latest');
+        await ix.putManifest('r', rec(2), B, undefined, 'latest'); // the same again: pushed, nothing moved
+        expect(await ix.deleteTag('r', 'v1')).toBe(true);
+        expect(await ix.deleteTag('r', 'v1')).toBe(false); // nothing changed: no event
+        expect(await ix.deleteManifest('r', dig(2))).toEqual(['latest']);
+        expect(await ix.deleteManifest('r', dig(2))).toBeUndefined();
+        const queued = await ix.queuedEvents('all', 100);
+        expect(queued.map(brief)).toEqual([
+          'repository.created r {}',
+          `manifest.pushed r ${JSON.stringify({ digest: dig(1), mediaType: rec(1).mediaType, size: 10, tags: ['v1', 'latest'] })}`,
+          `manifest.pushed r ${JSON.stringify({ digest: dig(2), mediaType: rec(1).mediaType, size: 10, tags: ['latest'] })}`,
+          `tag.moved r ${JSON.stringify({ tag: 'latest', from: dig(1), to: dig(2) })}`,
+          `manifest.pushed r ${JSON.stringify({ digest: dig(2), mediaType: rec(1).mediaType, size: 10, tags: ['latest'] })}`,
+          `tag.deleted r ${JSON.stringify({ tag: 'v1', digest: dig(1) })}`,
+          `manifest.deleted r ${JSON.stringify({ digest: dig(2), tags: ['latest'] })}`,
+        ]);
+        const seqs = queued.map((e) => e.seq);
+        expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+        expect(new Set(seqs).size).toBe(seqs.length);
+        for (const e of queued) expect(Math.abs(e.at - Date.now())).toBeLessThan(60_000);
+        expect(await ix.queuedEvents('team', 100)).toEqual([]);
+        await ix.close();
+      });
+
+      it('gives an event one number whatever its sinks, and each sink its own queue to take from', async () => {
+        const ix = await make(route);
+        await ix.putManifest('team/app', rec(1), B, undefined, 'v1');
+        await ix.putManifest('other', rec(2), B, undefined, 'v1');
+        const all = await ix.queuedEvents('all', 100);
+        const team = await ix.queuedEvents('team', 100);
+        expect(team.map(brief)).toEqual(all.slice(0, 2).map(brief));
+        expect(team.map((e) => e.seq)).toEqual(all.slice(0, 2).map((e) => e.seq));
+        expect(await ix.queuedEvents('all', 2)).toEqual(all.slice(0, 2));
+        expect([...(await ix.eventBacklog())].map(([s, b]) => [s, b.count])).toEqual([['all', 4], ['team', 2]]);
+        expect((await ix.eventBacklog()).get('all')!.oldestAt).toBe(all[0]!.at);
+        await ix.ackEvents('all', [all[0]!.seq, all[1]!.seq]);
+        expect((await ix.queuedEvents('all', 100)).map((e) => e.seq)).toEqual(all.slice(2).map((e) => e.seq));
+        expect(await ix.queuedEvents('team', 100)).toEqual(team); // its own queue: untouched
+        await ix.dropEvents('all', 1);
+        expect((await ix.queuedEvents('all', 100)).map((e) => e.seq)).toEqual([all[3]!.seq]);
+        await ix.ackEvents('all', [all[3]!.seq]);
+        await ix.ackEvents('team', team.map((e) => e.seq));
+        expect((await ix.eventBacklog()).size).toBe(0);
+        await ix.close();
+      });
+
+      it('records events no change carries, numbered after the rest, and only where they are routed', async () => {
+        const ix = await make(route);
+        await ix.putManifest('team/app', rec(1), B, undefined, 'v1');
+        await ix.appendEvent({ type: 'bundle.imported', repo: 'team/app', at: 5, data: { images: [{ tag: 'v1', digest: dig(1) }] } });
+        await ix.appendEvent({ type: 'manifest.pulled', repo: 'team/app', at: 6, data: { digest: dig(1) } });
+        const all = await ix.queuedEvents('all', 100);
+        expect(all.map((e) => e.type)).toEqual(['repository.created', 'manifest.pushed', 'bundle.imported']);
+        expect(all[2]).toMatchObject({ at: 5, data: { images: [{ tag: 'v1', digest: dig(1) }] } });
+        expect((await ix.queuedEvents('team', 100)).map((e) => e.type)).toEqual(['repository.created', 'manifest.pushed', 'bundle.imported', 'manifest.pulled']);
+        await ix.close();
+      });
+
+      it('records nothing when events are off', async () => {
+        const ix = await make();
+        await ix.putManifest('r', rec(1), B, undefined, 'v1');
+        await ix.putManifest('r', rec(2), B, undefined, 'v1');
+        await ix.deleteTag('r', 'v1');
+        await ix.appendEvent({ type: 'bundle.imported', repo: 'r', at: 1, data: {} });
+        expect((await ix.eventBacklog()).size).toBe(0);
+        expect(await ix.queuedEvents('all', 10)).toEqual([]);
+        await ix.close();
+      });
     });
   });
 }

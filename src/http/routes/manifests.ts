@@ -30,13 +30,13 @@ export function manifestRoutes(registry: Registry, urls: Urls, pull?: PullThroug
 
   async function head(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
     const { record } = await find(ctx);
-    manifests.notePull(ctx.name, record.digest);
+    manifests.notePull(ctx.name, record.digest, false);
     return describe(reply, record).send();
   }
 
   async function get(_req: FastifyRequest, reply: FastifyReply, ctx: RouteContext) {
     const { record, bytes } = await find(ctx);
-    manifests.notePull(ctx.name, record.digest);
+    manifests.notePull(ctx.name, record.digest, true);
     return describe(reply, record).send(bytes);
   }
 

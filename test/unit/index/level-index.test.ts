@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { indexSuite } from '../../shared/index.suite.js';
 import { LevelIndex } from '../../../src/index/level-index.js';
 
-indexSuite('LevelDB', async () => {
-  const ix = new LevelIndex(join(await testDir('berth-index-'), 'index'), true);
+indexSuite('LevelDB', async (events) => {
+  const ix = new LevelIndex(join(await testDir('berth-index-'), 'index'), true, events);
   await ix.open();
   return ix;
 });

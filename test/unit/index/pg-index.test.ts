@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 
 // each test gets a fresh schema in this file's database
-indexSuite('PostgreSQL', () => PgIndex.open({ url, schema: `suite_${++schemas}`, poolSize: 4, connectTimeoutMs: 5_000, queryTimeoutMs: 15_000 }));
+indexSuite('PostgreSQL', (events) => PgIndex.open({ url, schema: `suite_${++schemas}`, poolSize: 4, connectTimeoutMs: 5_000, queryTimeoutMs: 15_000 }, events));
 
 describe('PostgreSQL schema migrations', () => {
   it('lets berths that start together against an empty database migrate once, without racing', async () => {
