@@ -76,7 +76,8 @@ export async function spawnBerth(opts: { root?: string; port?: number; args?: st
       return { rss: kb('VmRSS'), peak: kb('VmHWM') };
     },
     async stop() {
-      if (child.exitCode === null) {
+      // a child killed by a signal has no exit code, and has sent its 'exit' already
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));
       }
@@ -85,7 +86,6 @@ export async function spawnBerth(opts: { root?: string; port?: number; args?: st
   };
 }
 
-/** Runs the `berth` command line once; its exit code and what it wrote (stdout, then stderr). */
 /** Waits until the berth at `url` answers /readyz with 200 (an engine it needs came back); throws after `ms`. */
 export async function readyAgain(url: string, ms = 20_000): Promise<void> {
   for (const deadline = Date.now() + ms; (await fetch(`${url}/readyz`)).status !== 200; ) {
@@ -94,6 +94,7 @@ export async function readyAgain(url: string, ms = 20_000): Promise<void> {
   }
 }
 
+/** Runs the `berth` command line once; its exit code and what it wrote (stdout, then stderr). */
 export function runCli(args: string[]): Promise<{ code: number; out: string; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
     execFile(CLI, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) =>

@@ -59,6 +59,13 @@ describe('optional features load only when on', () => {
     for (const p of ['undici', 'jose', '@fastify/rate-limit', 'tar-stream', 'cli-progress', 'pino-pretty', 'prom-client', 'pg', '@aws-sdk/client-s3', '@peculiar/x509', 'reflect-metadata']) expect(loaded, p).not.toContain(p);
     expect(loaded).toContain('source:dist/registry/registry.js'); // the bundle's sources are seen
     expect([...loaded].filter((p) => p.startsWith('source:dist/webhook/'))).toEqual([]); // the image-redirect webhook is off
+    // events are off: only the configuration's check of them (events/sinks.js) is there
+    expect([...loaded].filter((p) => p.startsWith('source:dist/events/'))).toEqual(['source:dist/events/sinks.js']);
+  });
+
+  it('with an event sink, loads the delivery and its HTTP client', async () => {
+    const loaded = await loadedBy('events: {sinks: [{name: s, url: "http://127.0.0.1:9/events"}]}\n');
+    for (const m of ['source:dist/events/delivery.js', 'source:dist/events/http-sink.js', 'undici']) expect(loaded, m).toContain(m);
   });
 
   it('loads prom-client with the first scrape of /metrics', async () => {
