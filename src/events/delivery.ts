@@ -163,6 +163,7 @@ export class EventDelivery {
     const excess = waiting - this.o.maxQueued;
     if (excess <= 0) return;
     await this.o.queues.dropEvents(sink.name, excess);
+    this.backlogRead = undefined;
     this.counters.get(sink.name)!.dropped += excess;
     this.o.log.error({ sink: sink.name, dropped: excess, maxQueued: this.o.maxQueued }, 'events: queue full, oldest events dropped');
   }

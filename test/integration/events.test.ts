@@ -207,3 +207,31 @@ describe('events through a sink outage and a crash', () => {
     }
   }, 120_000);
 });
+
+describe('a full event queue', () => {
+  it('drops the oldest events past events.maxQueued, counts and logs them, and delivers the rest', async () => {
+    const dir = await testDirPersistent('berth-events-full-');
+    const sink = await startEventSink();
+    await sink.down();
+    await writeFile(join(dir, 'berth.yaml'), JSON.stringify({ events: { maxQueued: 4, sinks: [{ name: 's', url: sink.url, timeout: '1s' }] } }));
+    const berth = await spawnBerth({ args: ['--config', join(dir, 'berth.yaml')] });
+    try {
+      const pushed: string[] = [];
+      for (let i = 0; i < 3; i++) pushed.push((await pushBlobAndManifest(berth.url, 'full', `v${i}`, 40 + i)).digest);
+      // 1 created + 3 pushed: 4 fit; 3 more pushes make 7, and the three oldest go
+      for (let i = 3; i < 6; i++) pushed.push((await pushBlobAndManifest(berth.url, 'full', `v${i}`, 40 + i)).digest);
+      const deadline = Date.now() + 15_000;
+      while ((await metric(berth, 'berth_events_dropped_total{sink="s"}')) !== 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+      expect(await metric(berth, 'berth_events_dropped_total{sink="s"}')).toBe(3);
+      expect(await metric(berth, 'berth_events_queued{sink="s"}')).toBe(4);
+      expect(berth.log()).toMatch(/queue full, oldest events dropped/);
+      await sink.up();
+      await sink.waitFor((r) => r.length >= 4, 40_000);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(sink.received.map((r) => r.event.data.digest)).toEqual(pushed.slice(2));
+    } finally {
+      await berth.stop();
+      await sink.down();
+    }
+  }, 90_000);
+});
