@@ -1,14 +1,16 @@
 /**
  * berth's configuration: defaults that need no file, a YAML or JSON file (same schema), then flags.
- * An unknown or ill-typed key is an error naming its place, at start-up.
+ * An unknown or ill-typed key is an error naming its place, at start-up (the shape: schema.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { validateAccessControl } from '../auth/config.js';
-import { retentionRules } from '../registry/retention.js';
-import { immutableTagRules, type ImmutableTagRule } from '../registry/immutable-tags.js';
+import type { ImmutableTagRule } from '../registry/immutable-tags.js';
 import type { AccessControlConfig } from '../auth/policy.js';
 import { eventsConfigProblem, type EventsConfig } from '../events/sinks.js';
+import { check, isList, SHAPE, type Leaf, type ListShape, type Shape } from './schema.js';
+import { ConfigError, parseListen } from './units.js';
+
+export { ConfigError, EngineError, durationMs, parseListen } from './units.js';
 
 export interface BerthConfig {
   http: {
@@ -156,161 +158,6 @@ export const DEFAULT_CONFIG: BerthConfig = {
   log: { level: 'info' },
 };
 
-type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'quotas' | 'immutableTags' | 'strings' | 'stringMap';
-/** `$list`: a list of maps of that shape; `$required`: keys each of them must have. */
-type ListShape = { $list: Shape; $required: readonly string[] };
-type Shape = { [k: string]: Shape | Leaf | readonly string[] | ListShape };
-const SHAPE: Shape = {
-  http: {
-    listen: 'string',
-    externalUrl: 'string',
-    shutdownTimeout: 'duration',
-    zeroCopy: 'boolean',
-    tls: { cert: 'string', key: 'string', clientCA: 'string' },
-    limits: { headerBytes: 'number', idleTimeout: 'duration', maxConcurrentUploads: 'number', rateLimit: { max: 'number', window: 'duration' } },
-    auth: {
-      realm: 'string',
-      htpasswd: { path: 'string' },
-      token: { service: 'string', issuer: 'string', expiresIn: 'number', key: 'string' },
-      failedLogins: { perClient: 'number', perUser: 'number', windowSeconds: 'number', delayMs: 'number' },
-      pullCredentials: { maxLifetime: 'duration' },
-    },
-  },
-  accessControl: 'map', // validated in auth/config.ts
-  storage: {
-    driver: ['filesystem', 's3'],
-    s3: {
-      endpoint: 'string', region: 'string', bucket: 'string', prefix: 'string', forcePathStyle: 'boolean',
-      accessKeyId: 'string', secretAccessKey: 'string', secretAccessKeyFile: 'string', ca: 'string', insecure: 'boolean',
-      connectTimeout: 'duration', requestTimeout: 'duration', redirect: 'boolean', redirectExpiry: 'duration',
-    },
-    root: 'string',
-    fsync: 'boolean',
-    delete: { enabled: 'boolean' },
-    uploadTTL: 'duration',
-    gc: { enabled: 'boolean', interval: 'duration', delay: 'duration' },
-    scrub: { enabled: 'boolean', interval: 'duration' },
-    retention: { dryRun: 'boolean', policies: 'retention' },
-    maxRepositories: 'number',
-    quotas: 'quotas',
-    immutableTags: 'immutableTags',
-  },
-  mirror: {
-    prefix: 'string',
-    tagTTL: 'duration',
-    connectTimeout: 'duration',
-    timeout: 'duration',
-    retryAfter: 'duration',
-    upstreams: {
-      $list: { host: 'string', url: 'string', username: 'string', password: 'string', credentialsFile: 'string', ca: 'string', insecure: 'boolean' },
-      $required: ['host', 'url'],
-    },
-    sync: {
-      enable: 'boolean',
-      interval: 'duration',
-      images: { $list: { repository: 'string', tags: 'strings' }, $required: ['repository'] },
-    },
-  },
-  metadata: {
-    driver: ['leveldb', 'postgres'],
-    postgres: { url: 'string', schema: 'string', poolSize: 'number', connectTimeout: 'duration', queryTimeout: 'duration' },
-  },
-  webhook: {
-    enabled: 'boolean',
-    listen: 'string',
-    tls: { cert: 'string', key: 'string' },
-    registry: 'string',
-    rewrite: ['always', 'available'],
-    exclude: 'strings',
-    optOutLabel: { key: 'string', value: 'string' },
-  },
-  events: {
-    sinks: {
-      $list: {
-        name: 'string', url: 'string', headers: 'stringMap', token: 'string', tokenFile: 'string', ca: 'string',
-        repositories: 'strings', types: 'strings', timeout: 'duration',
-      },
-      $required: ['name', 'url'],
-    },
-    maxQueued: 'number',
-    source: 'string',
-  },
-  metrics: { enabled: 'boolean' },
-  ui: { enabled: 'boolean', sessionTTL: 'duration' },
-  log: { level: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], audit: 'string' },
-};
-
-export class ConfigError extends Error {}
-
-/** A configured engine (a database, an object store) that cannot be reached or refuses berth, at start. */
-export class EngineError extends Error {}
-
-function isList(s: unknown): s is ListShape {
-  return typeof s === 'object' && s !== null && '$list' in s;
-}
-
-function check(value: unknown, shape: Shape | ListShape, where: string): void {
-  if (isList(shape)) {
-    if (!Array.isArray(value)) throw new ConfigError(`${where}: must be a list`);
-    value.forEach((item, i) => {
-      check(item, shape.$list, `${where}[${i}]`);
-      for (const k of shape.$required) if ((item as Record<string, unknown>)[k] === undefined) throw new ConfigError(`${where}[${i}].${k}: required`);
-    });
-    return;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where || 'config'}: must be a map`);
-  for (const [k, v] of Object.entries(value)) {
-    const place = where ? `${where}.${k}` : k;
-    const want = shape[k];
-    if (want === undefined) throw new ConfigError(`${place}: unknown key`);
-    if (want === 'strings') {
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new ConfigError(`${place}: must be a list of strings`);
-    } else if (want === 'stringMap') {
-      if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
-        throw new ConfigError(`${place}: must be a map of strings`);
-      }
-    } else if (want === 'quotas') {
-      if (!Array.isArray(v)) throw new ConfigError(`${place}: must be a list`);
-      v.forEach((q, i) => {
-        const o = q as Record<string, unknown>;
-        if (typeof o !== 'object' || o === null || typeof o.repositories !== 'string' || typeof o.maxBytes !== 'number' || Object.keys(o).length !== 2) {
-          throw new ConfigError(`${place}[${i}]: must be {repositories: "<pattern>", maxBytes: <number>}`);
-        }
-      });
-    } else if (want === 'immutableTags') {
-      try {
-        immutableTagRules(v, place);
-      } catch (err) {
-        throw new ConfigError((err as Error).message);
-      }
-    } else if (want === 'retention') {
-      try {
-        retentionRules(v, place, durationMs);
-      } catch (err) {
-        throw new ConfigError((err as Error).message);
-      }
-    } else if (want === 'duration') {
-      try {
-        durationMs(v as string | number);
-      } catch (err) {
-        throw new ConfigError(`${place}: ${(err as Error).message}`);
-      }
-    } else if (want === 'map') {
-      try {
-        validateAccessControl(v, place);
-      } catch (err) {
-        throw new ConfigError((err as Error).message);
-      }
-    } else if (want === 'string' || want === 'boolean' || want === 'number') {
-      if (typeof v !== want) throw new ConfigError(`${place}: must be a ${want}`);
-    } else if (Array.isArray(want)) {
-      if (typeof v !== 'string' || !want.includes(v)) throw new ConfigError(`${place}: must be one of ${want.join(', ')}`);
-    } else {
-      check(v, want as Shape | ListShape, place);
-    }
-  }
-}
-
 function merge<T>(base: T, over: unknown): T {
   if (typeof over !== 'object' || over === null) return base;
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
@@ -404,21 +251,4 @@ export async function loadConfig(file?: string, env: NodeJS.ProcessEnv = process
     throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
   return parseConfig(text, file, env);
-}
-
-/** `HOST:PORT`, `[v6]:PORT` or `:PORT`. */
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${listen}`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
-}
-
-/** "24h", "30m", "90s", "2d", "500ms" or a number of seconds, in milliseconds. */
-export function durationMs(v: string | number): number {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v * 1000;
-  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim()) : null;
-  if (!m) throw new Error(`expected a duration such as "24h", "30m" or "90s", got ${JSON.stringify(v)}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
 }

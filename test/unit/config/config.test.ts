@@ -42,6 +42,27 @@ describe('config', () => {
     expect(() => parseConfig('webhook: {enabled: true, tls: {cert: c, key: k}, registry: r, listen: "8443"}\n', 'x.yaml')).toThrow(ConfigError);
   });
 
+  it('reads events.sinks and refuses a sink that would not work, naming its place', () => {
+    const ok = 'events: {maxQueued: 10, sinks: [{name: ci, url: "https://ci.example/hook", headers: {X-Team: a}, tokenFile: /t, repositories: ["team/**"], types: [manifest.pushed, manifest.pulled], timeout: 5s}]}\n';
+    expect(parseConfig(ok, 'x.yaml').events?.sinks?.[0]).toMatchObject({ name: 'ci', headers: { 'X-Team': 'a' }, types: ['manifest.pushed', 'manifest.pulled'] });
+    const sink = (extra: string) => `events: {sinks: [{name: a, url: "http://s/e"${extra}}]}\n`;
+    for (const [extra, message] of [
+      [', types: [image.built]', 'events.sinks[0].types: "image.built" is not one of'],
+      [', headers: {a: 1}', 'events.sinks[0].headers: must be a map of strings'],
+      [', token: x, tokenFile: /t', 'events.sinks[0]: token or tokenFile, not both'],
+      [', repositories: []', 'events.sinks[0]: an empty list'],
+      [', timeout: soon', 'events.sinks[0].timeout: expected a duration'],
+      [', retries: 3', 'events.sinks[0].retries: unknown key'],
+    ] as const) {
+      expect(() => parseConfig(sink(extra), 'x.yaml'), extra).toThrow(message);
+    }
+    expect(() => parseConfig('events: {sinks: [{name: a, url: "ftp://s/e"}]}\n', 'x.yaml')).toThrow('events.sinks[0].url: an http or https URL');
+    expect(() => parseConfig('events: {sinks: [{name: "a b", url: "http://s"}]}\n', 'x.yaml')).toThrow('events.sinks[0].name: letters, digits');
+    expect(() => parseConfig('events: {sinks: [{name: a, url: "http://s"}, {name: a, url: "http://t"}]}\n', 'x.yaml')).toThrow('events.sinks[1].name: a names two sinks');
+    expect(() => parseConfig('events: {sinks: [{url: "http://s"}]}\n', 'x.yaml')).toThrow('events.sinks[0].name: required');
+    expect(() => parseConfig('events: {maxQueued: 0}\n', 'x.yaml')).toThrow('events.maxQueued: a whole number of at least 1');
+  });
+
   it('parses listen addresses', () => {
     expect(parseListen('0.0.0.0:5000')).toEqual({ host: '0.0.0.0', port: 5000 });
     expect(parseListen('[::1]:5001')).toEqual({ host: '::1', port: 5001 });

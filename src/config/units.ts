@@ -1,0 +1,23 @@
+/** Errors and the small value grammars of berth's configuration (durations, listen addresses). */
+
+export class ConfigError extends Error {}
+
+/** A configured engine (a database, an object store) that cannot be reached or refuses berth, at start. */
+export class EngineError extends Error {}
+
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT`. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`listen: expected HOST:PORT, got ${listen}`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+/** "24h", "30m", "90s", "2d", "500ms" or a number of seconds, in milliseconds. */
+export function durationMs(v: string | number): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v * 1000;
+  const m = typeof v === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(v.trim()) : null;
+  if (!m) throw new Error(`expected a duration such as "24h", "30m" or "90s", got ${JSON.stringify(v)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
