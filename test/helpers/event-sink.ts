@@ -3,7 +3,9 @@
  * headers) and answers 204, or `status` when a test sets it. It can go down (refusing connections)
  * and come back on the same port, as a sink that restarts does.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { freePort } from './ports.js';
 
 export interface Received {
@@ -23,15 +25,16 @@ export interface EventSink {
   waitFor(done: (received: Received[]) => boolean, ms: number): Promise<void>;
 }
 
-export async function startEventSink(): Promise<EventSink> {
+/** `tls`: PEM files of the sink's certificate and key (https), else plain http. */
+export async function startEventSink(tls?: { cert: string; key: string }): Promise<EventSink> {
   const port = await freePort();
   let server: Server | undefined;
   const sink: EventSink = {
-    url: `http://127.0.0.1:${port}/events`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/events`,
     received: [],
     status: 204,
     async up() {
-      server = createServer((req, res) => {
+      const handle = (req: IncomingMessage, res: ServerResponse) => {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
@@ -40,7 +43,8 @@ export async function startEventSink(): Promise<EventSink> {
           }
           res.writeHead(sink.status).end();
         });
-      });
+      };
+      server = tls ? createTlsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handle) : createServer(handle);
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
         server!.listen(port, '127.0.0.1', resolve);

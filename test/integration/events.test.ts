@@ -13,6 +13,7 @@ import { startEventSink, type EventSink, type Received } from '../helpers/event-
 import { cloudEventProblems } from '../helpers/cloudevents.js';
 import { blob, imageManifest, OCI_MANIFEST, type Manifest } from '../helpers/oci.js';
 import { testDirPersistent } from '../helpers/tmp.js';
+import { makeCa, makeServerCert } from '../helpers/certs.js';
 
 async function pushBlobAndManifest(base: string, repo: string, ref: string, seed: number): Promise<Manifest> {
   const cfg = blob(64 + seed);
@@ -135,6 +136,28 @@ describe('events to HTTP sinks', () => {
     const got = all.received.slice(from).sort((x, y) => seqOf(x.event.id) - seqOf(y.event.id));
     expect(got.map((r) => r.event.type)).toEqual(['dev.berth.repository.created', 'dev.berth.manifest.pushed', 'dev.berth.bundle.imported']);
     expect(got[2]!.event.data).toEqual({ repository: 'bundled/app', images: [{ tag: 'latest', digest: index.manifests[0]!.digest }] });
+  });
+
+  it('posts to an https sink whose certificate the configured CA signed, and to no sink it cannot verify', async () => {
+    const ca = makeCa(join(dir, 'sink-ca'));
+    const tls = makeServerCert(join(dir, 'sink-ca'), 'sink');
+    const secure = await startEventSink(tls);
+    const config = { events: { sinks: [{ name: 'trusted', url: secure.url, ca: ca.ca }, { name: 'untrusted', url: secure.url }] } };
+    await writeFile(join(dir, 'tls.yaml'), JSON.stringify(config));
+    const b = await spawnBerth({ args: ['--config', join(dir, 'tls.yaml')] });
+    try {
+      await pushBlobAndManifest(b.url, 'tls/app', 'v1', 7);
+      await secure.waitFor((r) => r.length >= 2, 15_000);
+      await b.logMatching(/delivery failed/, 5000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(secure.received.map((r) => r.event.type)).toEqual(['dev.berth.repository.created', 'dev.berth.manifest.pushed']);
+      expect(await metric(b, 'berth_events_delivered_total{sink="untrusted"}')).toBe(0);
+      expect(await metric(b, 'berth_events_failed_total{sink="untrusted"}')).toBeGreaterThan(0);
+      expect(b.log()).toMatch(/"sink":"untrusted".*(self.signed|unable to verify|certificate)/i);
+    } finally {
+      await b.stop();
+      await secure.down();
+    }
   });
 
   it('refuses a configuration whose sink is not well formed, naming the place', async () => {
