@@ -2,9 +2,8 @@
 import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
 import { ConfigError, durationMs, parseListen, type BerthConfig } from '../config/config.js';
-import { retentionRules } from '../registry/retention.js';
+import { registryOptions } from './registry-options.js';
 import { eventsEnabled } from '../events/sinks.js';
-import { immutableTagRules } from '../registry/immutable-tags.js';
 import type { AuthDeps } from '../http/authorize.js';
 import type { SharedAuth } from '../index/metadata.js';
 import { StorePaths } from '../storage/paths.js';
@@ -91,12 +90,7 @@ export async function serve(config: BerthConfig): Promise<void> {
     storage: config.storage,
     metadata: config.metadata,
     events: config.events,
-    registry: {
-      deleteEnabled: config.storage.delete.enabled,
-      retention: retentionRules(config.storage.retention?.policies ?? [], 'storage.retention.policies', durationMs),
-      immutableTags: immutableTagRules(config.storage.immutableTags ?? [], 'storage.immutableTags'),
-      quotas: { maxRepositories: config.storage.maxRepositories, quotas: config.storage.quotas ?? [] },
-    },
+    registry: registryOptions(config),
   });
   const tls = config.http.tls;
   const health = {

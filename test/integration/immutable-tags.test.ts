@@ -3,7 +3,13 @@
  * tag or by `?tag=`, and a delete of it or of its manifest are refused in the spec's envelope (DENIED,
  * with berth's message); the same manifest pushed again is accepted; retention passes it by.
  */
+import { execFileSync } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, spawnBerth } from '../helpers/spawn.js';
+import { SHARED_TOOLS } from '../helpers/tools.js';
+import { testDir } from '../helpers/tmp.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { blob, errorCode, imageManifest, OCI_MANIFEST, pushBlob, pushImage } from '../helpers/oci.js';
 
@@ -66,5 +72,36 @@ describe('immutable tags', () => {
     expect(here).toEqual(['nightly']);
     await reg.opened.registry.gc.run({ delayMs: 0, dryRun: false });
     expect((await req('GET', '/v2/rel/ret/manifests/v9', { headers: { accept: OCI_MANIFEST } })).status).toBe(200);
+  });
+});
+
+describe('immutable tags from the command line', () => {
+  it('are kept by `berth import` into a stopped root, as by a running berth', async () => {
+    const dir = await testDir('berth-immutable-cli-');
+    const config = join(dir, 'berth.yaml');
+    await writeFile(config, JSON.stringify({ storage: { root: join(dir, 'root'), immutableTags: [{ repositories: ['rel/**'], tags: ['v*'] }] } }));
+    /** An OCI layout whose one image is tagged v1; `size` makes each one's digest its own. */
+    const layout = async (name: string, size: number) => {
+      const out = join(dir, name);
+      execFileSync('bash', [join(SHARED_TOOLS, 'mkoci.sh'), 'image', out, String(size), '1']);
+      const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'));
+      index.manifests[0].annotations = { 'org.opencontainers.image.ref.name': 'v1' };
+      await writeFile(join(out, 'index.json'), JSON.stringify(index));
+      return { dir: out, digest: index.manifests[0].digest as string };
+    };
+    const first = await layout('first', 16);
+    const second = await layout('second', 24);
+    const ok = await runCli(['import', first.dir, '--config', config, '--repository', 'rel/app']);
+    expect(ok.code, ok.out).toBe(0);
+    const moved = await runCli(['import', second.dir, '--config', config, '--repository', 'rel/app']);
+    expect(moved.code, moved.out).not.toBe(0);
+    expect(moved.stderr).toContain(`tag v1 of rel/app is immutable (storage.immutableTags): it stays at ${first.digest}`);
+    const berth = await spawnBerth({ root: join(dir, 'root'), args: ['--config', config] });
+    try {
+      const r = await fetch(`${berth.url}/v2/rel/app/manifests/v1`, { method: 'HEAD', headers: { accept: OCI_MANIFEST } });
+      expect(r.headers.get('docker-content-digest')).toBe(first.digest);
+    } finally {
+      await berth.stop();
+    }
   });
 });
