@@ -47,7 +47,7 @@ export async function openRegistry(opts: OpenOptions): Promise<OpenRegistry> {
     blobs: stores.blobs,
     uploads: stores.uploads,
     index,
-    options: { ...DEFAULT_REGISTRY_OPTIONS, ...opts.registry, pullEvents: sinks !== undefined && routesPulls(sinks) },
+    options: { ...DEFAULT_REGISTRY_OPTIONS, ...opts.registry, events: sinks !== undefined, pullEvents: sinks !== undefined && routesPulls(sinks) },
     ...(coordination ? { coordination } : {}),
   });
   return {

@@ -32,6 +32,6 @@ export function cloudEvent(e: QueuedEvent, source: string, store: string): Cloud
     subject: e.repo,
     time: new Date(e.at).toISOString(),
     datacontenttype: 'application/json',
-    data: { repository: e.repo, ...e.data },
+    data: { repository: e.repo, ...e.data, ...(e.actor ? { actor: e.actor } : {}) },
   };
 }

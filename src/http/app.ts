@@ -9,6 +9,8 @@ import { sendError } from './errors.js';
 import { RegistryError } from '../oci/errors.js';
 import { API_VERSION, match, type V2Route } from './router.js';
 import { hotPath, putInFront } from './hot-path.js';
+import { withActor } from '../index/change-events.js';
+import type { ChangeActor } from '../index/metadata.js';
 import { Urls } from './urls.js';
 import { rememberPrincipal } from './audit.js';
 import { AccessLog, directAccessWriter } from './access-log.js';
@@ -184,15 +186,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         ctx.access = await authorize(deps.auth, deps.registry, request, method.action, ctx);
         rememberPrincipal(request, ctx.access.principal);
       }
+      const { events, pullEvents } = deps.registry.options;
+      if (events && (method.action !== 'pull' || pullEvents)) {
+        // the events this request's changes make say who made them (index/change-events.ts)
+        return withActor(actorOf(request, ctx.access.principal), () => method.handler(request, reply, ctx));
+      }
       return method.handler(request, reply, ctx);
     };
     v2.route({ method: [...V2_METHODS], url: '/v2', handler });
     v2.route({ method: [...V2_METHODS], url: '/v2/*', handler });
   });
   // Features that decide per request before a route runs keep every request on Fastify's path.
-  if ((deps.hotPath ?? true) && !deps.auth && !deps.mirror && !limits.rateLimit) {
+  // (pull events too: each GET then records who pulled)
+  if ((deps.hotPath ?? true) && !deps.auth && !deps.mirror && !limits.rateLimit && !deps.registry.options.pullEvents) {
     const writeAccess = deps.loggerInstance && deps.accessLines ? directAccessWriter(deps.loggerInstance, deps.accessLines) : undefined;
     putInFront(app, hotPath({ manifests: deps.registry.manifests, log: app.log, metrics: deps.metrics, nextId: nextRequestId, ...(writeAccess ? { writeAccess } : {}) }));
   }
   return app;
+}
+
+/** Who makes a request's changes, as its events carry it (distribution's notifications carry the same). */
+function actorOf(request: import('fastify').FastifyRequest, principal: string | undefined): ChangeActor {
+  const actor: ChangeActor = { addr: request.ip, requestId: String(request.id) };
+  if (principal !== undefined) actor.name = principal;
+  const agent = request.headers['user-agent'];
+  if (agent) actor.userAgent = agent;
+  return actor;
 }

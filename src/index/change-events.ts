@@ -1,5 +1,23 @@
 /** The events a change makes, built alike by every index engine (see ChangeEvent in metadata.ts). */
-import type { ChangeEvent, ManifestRecord } from './metadata.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ChangeActor, ChangeEvent, ManifestRecord } from './metadata.js';
+
+/**
+ * Who is making the changes of the current request: the HTTP layer sets it around a request's
+ * handler (events on only: an AsyncLocalStorage costs every promise under it), and the index puts
+ * it on the events it records. Changes no request makes (garbage collection, retention) have none.
+ */
+const actors = new AsyncLocalStorage<ChangeActor>();
+
+export function withActor<T>(actor: ChangeActor, fn: () => T): T {
+  return actors.run(actor, fn);
+}
+
+/** `event` with the current request's actor, when there is one. */
+export function withCurrentActor(event: ChangeEvent): ChangeEvent {
+  const actor = actors.getStore();
+  return actor ? { ...event, actor } : event;
+}
 
 /** A manifest push's events: the push (with every tag it names), then each tag it moved. */
 export function pushEvents(repo: string, record: ManifestRecord, tags: readonly string[], moved: { tag: string; from: string }[]): ChangeEvent[] {

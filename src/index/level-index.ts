@@ -8,7 +8,7 @@ import type { ChangeEvent, EventRouter, ManifestRecord, MetadataIndex, Page, Que
 import type { RobotRecord } from '../auth/robots.js';
 import { KeyedMutex } from '../registry/locks.js';
 import { tagList } from './metadata.js';
-import { pushEvents } from './change-events.js';
+import { pushEvents, withCurrentActor } from './change-events.js';
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
@@ -168,7 +168,7 @@ export class LevelIndex implements MetadataIndex {
       const sinks = this.events!(e.type, e.repo);
       if (sinks.length === 0) continue;
       const seq = ++this.eventSeq;
-      const value = json(e);
+      const value = json(withCurrentActor(e));
       for (const sink of sinks) ops.push({ type: 'put', key: keys.queuedEvent(sink, seq), value });
     }
     if (ops.length) ops.push({ type: 'put', key: keys.eventSeq(), value: text(String(this.eventSeq)) });

@@ -156,12 +156,21 @@ export interface SharedIndex {
 export type EventType = 'repository.created' | 'manifest.pushed' | 'tag.moved' | 'tag.deleted' | 'manifest.deleted' | 'bundle.imported' | 'manifest.pulled';
 export const EVENT_TYPES: readonly EventType[] = ['repository.created', 'manifest.pushed', 'tag.moved', 'tag.deleted', 'manifest.deleted', 'bundle.imported', 'manifest.pulled'];
 
+/** Who made a change: the request's user (when auth is on), its client address, user agent and id. */
+export interface ChangeActor {
+  name?: string;
+  addr?: string;
+  userAgent?: string;
+  requestId?: string;
+}
+
 export interface ChangeEvent {
   type: EventType;
   repo: string;
   /** Milliseconds since the epoch: when the change was written. */
   at: number;
   data: Record<string, unknown>;
+  actor?: ChangeActor;
 }
 
 /** An event waiting for one sink: `seq` is the event's, the same for every sink, never reused. */

@@ -9,7 +9,7 @@ import { EngineError } from '../config/config.js';
 import type { Descriptor } from '../oci/manifest.js';
 import { tagOrder } from './keys.js';
 import type { ChangeEvent, EventRouter, ManifestRecord, MetadataIndex, Page, QueuedEvent, ResolvedManifest, SharedIndex, UploadRecord } from './metadata.js';
-import { pushEvents } from './change-events.js';
+import { pushEvents, withCurrentActor } from './change-events.js';
 import { tagList } from './metadata.js';
 import type { RobotRecord } from '../auth/robots.js';
 import { PgCoordination } from './pg-coordination.js';
@@ -181,7 +181,7 @@ export class PgIndex implements MetadataIndex {
     const sinks = this.events?.('repository.created', repo) ?? [];
     if (sinks.length === 0) await this.q('linkBlob', values);
     // the statement that inserts the catalog row announces it, whichever replica links first
-    else await this.q('linkBlobEvents', [...values, sinks, at, JSON.stringify({ type: 'repository.created', repo, at, data: {} } satisfies ChangeEvent)]);
+    else await this.q('linkBlobEvents', [...values, sinks, at, JSON.stringify(withCurrentActor({ type: 'repository.created', repo, at, data: {} }))]);
   }
 
   async unlinkBlob(repo: string, digest: string): Promise<boolean> {
@@ -401,7 +401,7 @@ export class PgIndex implements MetadataIndex {
     if (routed.length === 0) return cols;
     const seqs = (await this.rows<{ seq: string }>('eventSeqs', [routed.length])).map((r) => BigInt(r.seq)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     routed.forEach(({ e, sinks }, i) => {
-      const event = JSON.stringify(e);
+      const event = JSON.stringify(withCurrentActor(e));
       for (const sink of sinks) {
         cols[0].push(sink);
         cols[1].push(String(seqs[i]));

@@ -34,6 +34,8 @@ export interface RegistryOptions {
   quotas: QuotaOptions;
   /** storage.immutableTags (none by default). */
   immutableTags: ImmutableTagRule[];
+  /** Changes are recorded as events for sinks (events.sinks): requests then say who makes them. */
+  events: boolean;
   /** Each manifest GET is recorded as a manifest.pulled event (an event sink asked for pulls). */
   pullEvents: boolean;
 }
@@ -47,6 +49,7 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   retention: [],
   quotas: { quotas: [] },
   immutableTags: [],
+  events: false,
   pullEvents: false,
 };
 

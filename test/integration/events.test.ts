@@ -4,6 +4,7 @@
  * while berth is SIGKILLed and started again.
  */
 import { execFileSync } from 'node:child_process';
+import bcrypt from 'bcryptjs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,7 +36,10 @@ async function del(base: string, repo: string, ref: string): Promise<void> {
 }
 
 /** What a test compares: type, repository and data, one line per event. */
-const line = (r: Received) => `${r.event.type} ${r.event.subject} ${JSON.stringify(r.event.data)}`;
+const line = (r: Received) => {
+  const { actor: _actor, ...data } = r.event.data;
+  return `${r.event.type} ${r.event.subject} ${JSON.stringify(data)}`;
+};
 const seqOf = (id: string) => Number(id.slice(id.lastIndexOf('-') + 1));
 
 async function metric(b: Berth, name: string): Promise<number | undefined> {
@@ -118,6 +122,10 @@ describe('events to HTTP sinks', () => {
       expect(Math.abs(Date.parse(event.time as string) - Date.now())).toBeLessThan(60_000);
     }
     expect(team.received[0]!.headers.authorization).toBeUndefined();
+    // who made each change: the client's address, user agent and the request's id (no user: auth is off)
+    for (const { event } of [...all.received, ...team.received]) {
+      expect(event.data.actor, line({ event } as Received)).toEqual({ addr: '127.0.0.1', requestId: expect.any(String), userAgent: expect.any(String) });
+    }
     expect(await metric(berth, 'berth_events_delivered_total{sink="all"}')).toBe(expected.length);
     expect(await metric(berth, 'berth_events_delivered_total{sink="team"}')).toBe(2);
     expect(await metric(berth, 'berth_events_queued{sink="all"}')).toBe(0);
@@ -157,6 +165,26 @@ describe('events to HTTP sinks', () => {
     } finally {
       await b.stop();
       await secure.down();
+    }
+  });
+
+  it("names the user who made a change when auth is on", async () => {
+    const d = await testDirPersistent('berth-events-auth-');
+    await writeFile(join(d, 'htpasswd'), `alice:${bcrypt.hashSync('pw', 4)}\n`);
+    const sink = await startEventSink();
+    await writeFile(join(d, 'berth.yaml'), JSON.stringify({ http: { auth: { htpasswd: { path: join(d, 'htpasswd') } } }, events: { sinks: [{ name: 's', url: sink.url }] } }));
+    const b = await spawnBerth({ args: ['--config', join(d, 'berth.yaml')] });
+    try {
+      const auth = { authorization: `Basic ${Buffer.from('alice:pw').toString('base64')}`, 'user-agent': 'events-test/1' };
+      const cfg = blob(90);
+      expect((await fetch(`${b.url}/v2/auth/app/blobs/uploads/?digest=${cfg.digest}`, { method: 'POST', body: cfg.bytes, headers: auth })).status).toBe(201);
+      const m = imageManifest(cfg, []);
+      expect((await fetch(`${b.url}/v2/auth/app/manifests/v1`, { method: 'PUT', body: m.bytes, headers: { ...auth, 'content-type': OCI_MANIFEST } })).status).toBe(201);
+      await sink.waitFor((r) => r.length >= 2, 15_000);
+      for (const { event } of sink.received) expect(event.data.actor).toEqual({ name: 'alice', addr: '127.0.0.1', userAgent: 'events-test/1', requestId: expect.any(String) });
+    } finally {
+      await b.stop();
+      await sink.down();
     }
   });
 

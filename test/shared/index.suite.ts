@@ -1,6 +1,7 @@
 /** The contract every MetadataIndex must meet; a new backend runs this suite against itself. */
 import { describe, expect, it } from 'vitest';
 import type { EventRouter, ManifestRecord, MetadataIndex, QueuedEvent } from '../../src/index/metadata.js';
+import { withActor } from '../../src/index/change-events.js';
 
 const dig = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
 const B = Buffer.from('{"schemaVersion":2}');
@@ -270,6 +271,21 @@ export function indexSuite(name: string, make: (events?: EventRouter) => Promise
         expect(all.map((e) => e.type)).toEqual(['repository.created', 'manifest.pushed', 'bundle.imported']);
         expect(all[2]).toMatchObject({ at: 5, data: { images: [{ tag: 'v1', digest: dig(1) }] } });
         expect((await ix.queuedEvents('team', 100)).map((e) => e.type)).toEqual(['repository.created', 'manifest.pushed', 'bundle.imported', 'manifest.pulled']);
+        await ix.close();
+      });
+
+      it("puts the current request's actor on the events its changes make", async () => {
+        const ix = await make(route);
+        const actor = { name: 'alice', addr: '10.0.0.7', userAgent: 'skopeo/1.13', requestId: 'req-9' };
+        await withActor(actor, () => ix.putManifest('r', rec(1), B, undefined, 'v1'));
+        await withActor(actor, () => ix.deleteTag('r', 'v1'));
+        await ix.putManifest('r', rec(2), B, undefined, 'v2'); // no request: no actor
+        expect((await ix.queuedEvents('all', 100)).map((e) => [e.type, e.actor])).toEqual([
+          ['repository.created', actor],
+          ['manifest.pushed', actor],
+          ['tag.deleted', actor],
+          ['manifest.pushed', undefined],
+        ]);
         await ix.close();
       });
 
