@@ -287,6 +287,24 @@ interface Mwc {
   }[];
 }
 
+/** A section shipped commented out (`# key:` and the `#   ` lines under it), uncommented. */
+function commentedSection(text: string, key: string): string {
+  const lines = text.split('\n');
+  const start = lines.indexOf(`# ${key}:`);
+  if (start < 0) throw new Error(`no commented ${key} section`);
+  let end = start + 1;
+  while (end < lines.length && lines[end]!.startsWith('#   ')) end++;
+  return lines.slice(start, end).map((l) => l.slice(2)).join('\n');
+}
+
+describe('deploy/berth.yaml, commented sections', () => {
+  it('ships an event sink that, uncommented, is a valid configuration', () => {
+    const text = readFileSync(join(DEPLOY, 'berth.yaml'), 'utf8');
+    const events = parseConfig(commentedSection(text, 'events'), 'the commented events section').events!;
+    expect(events.sinks?.[0]).toMatchObject({ name: 'ci', url: 'https://ci.example/hooks/berth' });
+  });
+});
+
 describe('deploy/kubernetes/webhook', () => {
   const own = objectsIn(join(DEPLOY, 'kubernetes', 'webhook'));
   const mwc = own.find((o) => o.kind === 'MutatingWebhookConfiguration') as (Obj & Mwc) | undefined;
@@ -295,8 +313,7 @@ describe('deploy/kubernetes/webhook', () => {
   const container = sts.spec.template.spec.containers[0]!;
   // the ConfigMap's webhook section, commented out as shipped: uncommented, it must be valid
   const text = one<ConfigMap>('ConfigMap').data['berth.yaml']!;
-  const commented = text.split('\n').filter((l) => /^# (webhook:|  )/.test(l));
-  const webhook = parseConfig(commented.map((l) => l.slice(2)).join('\n'), 'the commented webhook section').webhook!;
+  const webhook = parseConfig(commentedSection(text, 'webhook'), 'the commented webhook section').webhook!;
 
   it('calls the Service that reaches the webhook listener, at /mutate-pods, never blocking a pod', async () => {
     const { DEFAULT_OPT_OUT } = await import('../../../src/webhook/server.js');
