@@ -2,7 +2,7 @@
 import { buildApp } from '../http/app.js';
 import { openRegistry } from '../open.js';
 import { ConfigError, durationMs, parseListen, type BerthConfig } from '../config/config.js';
-import { registryOptions } from './registry-options.js';
+import { openOptions } from './open-options.js';
 import { eventsEnabled } from '../events/sinks.js';
 import type { AuthDeps } from '../http/authorize.js';
 import type { SharedAuth } from '../index/metadata.js';
@@ -84,14 +84,7 @@ export function limitsFrom(config: BerthConfig): Limits {
 
 export async function serve(config: BerthConfig): Promise<void> {
   const { host, port } = parseListen(config.http.listen);
-  const opened = await openRegistry({
-    root: config.storage.root,
-    fsync: config.storage.fsync,
-    storage: config.storage,
-    metadata: config.metadata,
-    events: config.events,
-    registry: registryOptions(config),
-  });
+  const opened = await openRegistry(openOptions(config, true));
   const tls = config.http.tls;
   const health = {
     shuttingDown: false,

@@ -3,22 +3,12 @@ import { openRegistry, type OpenRegistry } from '../open.js';
 import { ConfigError, parseListen, type BerthConfig } from '../config/config.js';
 import { Agent, type Dispatcher, type request } from 'undici';
 import { readServing } from './serving.js';
-import { registryOptions } from './registry-options.js';
+import { openOptions } from './open-options.js';
 
 /** The opened root, or undefined when a running berth holds it. */
 export async function openStopped(config: BerthConfig): Promise<OpenRegistry | undefined> {
   try {
-    // the configuration's rules hold here as in a running berth; with events on, what the command
-    // line changes (an import) is queued for the sinks too
-    return await openRegistry({
-      root: config.storage.root,
-      fsync: config.storage.fsync,
-      storage: config.storage,
-      metadata: config.metadata,
-      events: config.events,
-      registry: registryOptions(config),
-      serving: false,
-    });
+    return await openRegistry(openOptions(config, false));
   } catch (err) {
     if (/lock/i.test(String((err as { cause?: unknown }).cause ?? err))) return undefined;
     throw err;
