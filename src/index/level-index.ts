@@ -9,6 +9,7 @@ import type { RobotRecord } from '../auth/robots.js';
 import { KeyedMutex } from '../registry/locks.js';
 import { tagList } from './metadata.js';
 import { pushEvents, withCurrentActor } from './change-events.js';
+import { LevelEventQueues } from './level-events.js';
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
@@ -68,6 +69,8 @@ export class LevelIndex implements MetadataIndex {
   private eventSeq = 0;
   /** Repositories whose creation a write in flight announces: two first links make one event. */
   private readonly announcing = new Set<string>();
+  /** The sinks' queues, read and emptied (they are written with the changes, below). */
+  private readonly queues: LevelEventQueues;
 
   /**
    * `sync`: writes that acknowledge content are on disk before they return (the log is fsynced).
@@ -81,6 +84,7 @@ export class LevelIndex implements MetadataIndex {
     unmapTables();
     this.db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', ...LEVEL_OPTIONS });
     this.durable = new GroupCommit({ write: (ops) => this.db.batch(ops, { sync: this.sync }) });
+    this.queues = new LevelEventQueues(this.db, (open) => this.scan(open));
   }
 
   async open(): Promise<void> {
@@ -434,40 +438,20 @@ export class LevelIndex implements MetadataIndex {
     if (this.events) await this.commitWithEvents([], () => [event]);
   }
 
-  async queuedEvents(sink: string, limit: number): Promise<QueuedEvent[]> {
-    const prefix = keys.eventQueuePrefix(sink);
-    const entries = await this.scan(() => this.db.iterator<string, string>({ gte: prefix, lt: prefix + END, limit, ...TEXT }));
-    return entries.map(([k, v]) => ({ ...(JSON.parse(v) as ChangeEvent), seq: Number(suffix(k, prefix)) }));
+  queuedEvents(sink: string, limit: number): Promise<QueuedEvent[]> {
+    return this.queues.queued(sink, limit);
   }
 
-  /** Not synced: an acknowledgement lost in a crash only delivers that event again (at least once). */
-  async ackEvents(sink: string, seqs: readonly number[]): Promise<void> {
-    if (seqs.length) await this.db.batch(seqs.map((seq) => ({ type: 'del' as const, key: keys.queuedEvent(sink, seq) })), { sync: false });
+  ackEvents(sink: string, seqs: readonly number[]): Promise<void> {
+    return this.queues.ack(sink, seqs);
   }
 
-  async eventBacklog(): Promise<Map<string, { count: number; oldestAt: number }>> {
-    const prefix = keys.allEventQueuesPrefix();
-    const out = new Map<string, { count: number; oldestAt: number }>();
-    const first = new Map<string, string>();
-    for await (const k of this.db.keys({ gte: prefix, lt: prefix + END })) {
-      const sink = firstPart(k, prefix);
-      const s = out.get(sink);
-      if (s) s.count++;
-      else {
-        out.set(sink, { count: 1, oldestAt: 0 });
-        first.set(sink, k);
-      }
-    }
-    for (const [sink, k] of first) {
-      const v = await this.getText(k);
-      if (v !== undefined) out.get(sink)!.oldestAt = (JSON.parse(v) as ChangeEvent).at;
-    }
-    return out;
+  eventBacklog(): Promise<Map<string, { count: number; oldestAt: number }>> {
+    return this.queues.backlog();
   }
 
-  async dropEvents(sink: string, count: number): Promise<void> {
-    const prefix = keys.eventQueuePrefix(sink);
-    const doomed = await this.scan(() => this.db.keys({ gte: prefix, lt: prefix + END, limit: count }));
-    if (doomed.length) await this.db.batch(doomed.map((key) => ({ type: 'del' as const, key })), { sync: false });
+  dropEvents(sink: string, count: number): Promise<void> {
+    return this.queues.drop(sink, count);
   }
+
 }
