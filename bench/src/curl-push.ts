@@ -96,8 +96,11 @@ export async function curlPushStream(p: Pool, server: string, repo: string, b: P
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
-/** POST, one PATCH with Content-Range per part, then PUT ?digest=: returns seconds. */
-export async function curlPushChunked(p: Pool, server: string, repo: string, b: PushBody): Promise<number> {
+/**
+ * POST, one PATCH with Content-Range per part, then PUT ?digest=: returns seconds. `split`, when
+ * given, gets the final PUT's own seconds (where a store that rebuilds the session's hash reads it back).
+ */
+export async function curlPushChunked(p: Pool, server: string, repo: string, b: PushBody, split?: { finalPut: number }): Promise<number> {
   const t = process.hrtime.bigint();
   let loc = await openSession(p, repo);
   let off = 0;
@@ -107,8 +110,11 @@ export async function curlPushChunked(p: Pool, server: string, repo: string, b: 
     loc = locationPath(res.location);
     off += part.size;
   }
+  const put = process.hrtime.bigint();
   const res = await p.request({ method: 'PUT', path: withDigest(loc, b.digest) });
   await res.body.dump();
   if (res.statusCode !== 201) throw new Error(`PUT chunked: HTTP ${res.statusCode}`);
-  return Number(process.hrtime.bigint() - t) / 1e9;
+  const end = process.hrtime.bigint();
+  if (split) split.finalPut = Number(end - put) / 1e9;
+  return Number(end - t) / 1e9;
 }

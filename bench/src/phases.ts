@@ -145,6 +145,19 @@ export async function pushBig(e: Env, round: number): Promise<Figures> {
   return f;
 }
 
+/**
+ * 256 MiB in 8 MiB PATCHes alone, with its final PUT timed apart: on S3 that PUT reads the session's
+ * chunks back to hash them (s3-uploads.ts), which is what a session whose chunks hop replicas costs.
+ */
+export async function pushChunked(e: Env, round: number): Promise<Figures> {
+  if (!e.bodies) throw new Error('push chunked: its body was not made');
+  const b = e.bodies.chunked;
+  await b.stamp();
+  const split = { finalPut: 0 };
+  const seconds = await curlPushChunked(e.pool, e.server.url, `bench/chunked-${round}`, b, split);
+  return { chunked256m: b.size / MiB / seconds, chunkedFinalPut: split.finalPut * 1000 };
+}
+
 /** A blob to pull, pushed once per server. */
 export async function setupPull(e: Env): Promise<string> {
   const b = await bigBody(e.dataFile, e.sizes.bigSize);

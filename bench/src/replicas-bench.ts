@@ -34,6 +34,8 @@ interface Group {
 
 const SPECS: { key: string; figure: string; unit: string }[] = [
   { key: 'push1m', figure: 'push 1 MiB, c=16', unit: 'ops/s' },
+  { key: 'chunked256m', figure: 'chunked push 256 MiB (8 MiB PATCHes)', unit: 'MiB/s' },
+  { key: 'chunkedFinalPut', figure: '  its final PUT (the chunks read back and hashed)', unit: 'ms' },
   { key: 'pull1', figure: 'pull 256 MiB, curl, 1 stream', unit: 'MiB/s' },
   { key: 'pull4', figure: 'pull 256 MiB, curl, 4 parallel', unit: 'MiB/s' },
   { key: 'manifestPut', figure: 'manifest PUT, c=16', unit: 'ops/s' },
@@ -89,12 +91,13 @@ export async function replicasBench(counts: number[], o: { quick: boolean; json?
       stops.push(() => balancer.stop());
       groups.push({ n, replicas, balancer, server: { ...balancer, name: `berth×${n}`, pid: replicas[0]!.pid } });
     }
+    const bodies = await P.makePushBodies(data, { ...sizes, hugeSize: 0 }, tmp);
     const envs: P.Env[] = [];
     const pulls = new Map<string, string>();
     for (const g of groups) {
       const p = pool(g.server.url, 16);
       stops.push(() => p.close());
-      const e: P.Env = { server: g.server, pool: p, sizes, dataFile: data, tmp, ...(await P.setupBase(p)) };
+      const e: P.Env = { server: g.server, pool: p, sizes, dataFile: data, tmp, bodies, ...(await P.setupBase(p)) };
       pulls.set(g.server.name, await P.setupPull(e));
       envs.push(e);
     }
@@ -117,6 +120,7 @@ export async function replicasBench(counts: number[], o: { quick: boolean; json?
     };
     const phases: [string, Phase][] = [
       ['push 1 MiB c=16', (e, r) => P.pushMiB(e, r)],
+      ['chunked push', (e, r) => P.pushChunked(e, r)],
       ['pull', (e) => P.pull(e, pulls.get(e.server.name)!)],
       ['manifest PUT c=16', (e, r) => P.manifestPut(e, r)],
       ['manifest GET/HEAD c=64', (e) => P.manifestGetHead(e)],

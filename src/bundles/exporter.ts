@@ -1,9 +1,13 @@
 /**
- * `berth export IMAGE... -o FILE` (issue 7): an OCI image layout (image-spec "Image Layout") as one
+ * `berth export IMAGE... -o FILE`: an OCI image layout (image-spec "Image Layout") as one
  * tar: oci-layout, blobs/<alg>/<hex> for every manifest and blob, index.json naming each image.
  * The tar is deterministic (sorted blobs, zero times and owners), so exporting the same images twice,
  * or from a registry that imported the bundle, gives the same bytes. Everything is checked to be
  * there before the first byte is written.
+ *
+ * A delta bundle (`--exclude-from` a site's inventory) leaves out the blobs the site holds; manifests
+ * are always carried. Its index.json says so (the BERTH_DELTA annotation), so the importer knows to
+ * find those blobs in its own store, and other tools see an image layout that is incomplete on purpose.
  */
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,12 +16,19 @@ import { parseDigest } from '../oci/digest.js';
 import { checkName } from '../oci/names.js';
 import type { BlobStore } from '../storage/blobstore.js';
 import type { Registry } from '../registry/registry.js';
-import { BERTH_REPOSITORY, BERTH_TAG } from './importer.js';
+import { BERTH_DELTA, BERTH_REPOSITORY, BERTH_TAG } from './importer.js';
 
 export interface ExportReport {
   images: number;
   blobs: number;
   bytes: number;
+  /** A delta bundle's blobs left out because the site holds them. */
+  excluded?: { blobs: number; bytes: number };
+}
+
+export interface ExportOptions {
+  /** Blob digests the receiving site holds (its inventory): a delta bundle leaves them out. */
+  exclude?: ReadonlySet<string>;
 }
 
 /** `repo:tag`, `repo@sha256:...` or `repo` (tag latest), in this registry's own names. */
@@ -37,6 +48,8 @@ export interface ExportPlan {
   index: object[];
   /** Bytes of blobs and manifests (the tar adds headers). */
   bytes: number;
+  /** Set for a delta bundle: the blobs left out. */
+  excluded?: { blobs: number; bytes: number };
 }
 
 export class BundleExporter {
@@ -45,8 +58,8 @@ export class BundleExporter {
     private readonly store: BlobStore,
   ) {}
 
-  async plan(images: string[]): Promise<ExportPlan> {
-    return planExport(this.registry, this.store, images);
+  async plan(images: string[], opts: ExportOptions = {}): Promise<ExportPlan> {
+    return planExport(this.registry, this.store, images, opts);
   }
 
   async write(plan: ExportPlan, out: Writable): Promise<ExportReport> {
@@ -54,9 +67,10 @@ export class BundleExporter {
   }
 }
 
-async function planExport(registry: Registry, store: BlobStore, images: string[]): Promise<ExportPlan> {
+async function planExport(registry: Registry, store: BlobStore, images: string[], opts: ExportOptions): Promise<ExportPlan> {
   const manifests = new Map<string, Buffer>();
   const blobs = new Map<string, number>();
+  const excluded = new Map<string, number>();
   const index: object[] = [];
   for (const image of images) {
     const { repository, ref, tag } = parseLocalImage(image);
@@ -69,7 +83,8 @@ async function planExport(registry: Registry, store: BlobStore, images: string[]
       for (const b of record.blobs) {
         const s = await store.stat(parseDigest(b));
         if (!s) throw new RegistryError('BLOB_UNKNOWN', `${image}: blob ${b} is not stored here (a mirrored image never pulled whole?)`);
-        blobs.set(b, s.size);
+        if (opts.exclude?.has(b)) excluded.set(b, s.size);
+        else blobs.set(b, s.size);
       }
     };
     await walk(top.record.digest, 0);
@@ -80,7 +95,9 @@ async function planExport(registry: Registry, store: BlobStore, images: string[]
   let bytes = 0;
   for (const b of manifests.values()) bytes += b.length;
   for (const n of blobs.values()) bytes += n;
-  return { manifests, blobs, index, bytes };
+  const plan: ExportPlan = { manifests, blobs, index, bytes };
+  if (opts.exclude) plan.excluded = { blobs: excluded.size, bytes: [...excluded.values()].reduce((a, n) => a + n, 0) };
+  return plan;
 }
 
 async function writeExport(store: BlobStore, plan: ExportPlan, out: Writable): Promise<ExportReport> {
@@ -91,6 +108,7 @@ async function writeExport(store: BlobStore, plan: ExportPlan, out: Writable): P
   const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', type: 'file' as const });
   const add = (name: string, bytes: Buffer) => new Promise<void>((res, rej) => pack.entry(header(name, bytes.length), bytes, (err) => (err ? rej(err) : res())));
   const report: ExportReport = { images: index.length, blobs: 0, bytes: 0 };
+  if (plan.excluded) report.excluded = plan.excluded;
   try {
     await add('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
     const all = [...new Set([...manifests.keys(), ...blobs.keys()])].sort();
@@ -108,7 +126,9 @@ async function writeExport(store: BlobStore, plan: ExportPlan, out: Writable): P
       report.blobs++;
       report.bytes += bytes?.length ?? blobs.get(digest)!;
     }
-    await add('index.json', Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: index })));
+    const top: Record<string, unknown> = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: index };
+    if (plan.excluded) top.annotations = { [BERTH_DELTA]: 'true' };
+    await add('index.json', Buffer.from(JSON.stringify(top)));
     pack.finalize();
   } catch (err) {
     pack.destroy(err as Error);

@@ -1,7 +1,9 @@
 /**
- * Importing a content bundle (issue 7). Three steps, so a bad bundle leaves nothing visible:
+ * Importing a content bundle. Three steps, so a bad bundle leaves nothing visible:
  * 1. load: blobs stream into the store, verified against their digests (load.ts);
- * 2. check: every image's manifests are parsed and everything they reference must be in the bundle;
+ * 2. check: every image's manifests are parsed and everything they reference must be in the bundle,
+ *    or, for a delta bundle (exporter.ts), already in this registry's store: a delta whose blobs are
+ *    missing here is refused with the whole list of missing digests;
  * 3. publish: per image, blobs are linked, child manifests put, and the tag goes last.
  * Importing the same bundle again changes nothing (content addressing makes it idempotent). Blobs
  * stored by a refused bundle are linked nowhere; garbage collection removes them.
@@ -23,6 +25,8 @@ import type { BundleImage, Node } from './plan.js';
 /** Annotations berth's export writes, so an import restores the exact local names. */
 export const BERTH_REPOSITORY = 'dev.berth.repository';
 export const BERTH_TAG = 'dev.berth.tag';
+/** On index.json itself: a delta bundle, whose blobs the receiving site already holds are left out. */
+export const BERTH_DELTA = 'dev.berth.bundle.delta';
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME = 'io.containerd.image.name';
 
@@ -102,23 +106,24 @@ export class BundleImporter {
     return ref.tag ? { repository, tag: ref.tag } : { repository };
   }
 
-  /** The images an OCI layout's index.json names. */
-  private async layoutImages(files: BundleFiles, opts: ImportOptions): Promise<BundleImage[] | undefined> {
+  /** The images an OCI layout's index.json names, and whether it is a delta bundle. */
+  private async layoutImages(files: BundleFiles, opts: ImportOptions): Promise<{ images: BundleImage[]; delta: boolean } | undefined> {
     const raw = await files.read('index.json');
     if (!raw) return undefined;
-    let index: { manifests?: { mediaType?: string; digest?: string; annotations?: Record<string, string> }[] };
+    let index: { manifests?: { mediaType?: string; digest?: string; annotations?: Record<string, string> }[]; annotations?: Record<string, string> };
     try {
       index = JSON.parse(raw.toString('utf8'));
     } catch {
       throw refused('index.json is not valid JSON');
     }
     if (!Array.isArray(index.manifests)) throw refused('index.json has no manifests');
-    return index.manifests.map((d, i) => {
+    const images = index.manifests.map((d, i) => {
       if (typeof d.digest !== 'string') throw refused(`index.json manifests[${i}] has no digest`);
       const image: BundleImage = { ...this.nameOf(d.annotations ?? {}, opts, i), digest: parseDigest(d.digest).value };
       if (d.mediaType) image.mediaType = d.mediaType;
       return image;
     });
+    return { images, delta: index.annotations?.[BERTH_DELTA] === 'true' };
   }
 
   private async readManifest(files: BundleFiles, extra: Map<string, Node>, digest: string, mediaType: string | undefined): Promise<Node> {
@@ -144,8 +149,11 @@ export class BundleImporter {
     return { digest, mediaType: parsed.mediaType, bytes };
   }
 
-  /** Manifests children first, and the blobs they need; refuses anything the bundle lacks. */
-  private async plan(files: BundleFiles, extra: Map<string, Node>, image: BundleImage): Promise<{ nodes: Node[]; blobs: Map<string, number> }> {
+  /**
+   * Manifests children first, and the blobs they need; refuses anything the bundle lacks. A delta's
+   * blobs that are neither in it nor stored here are added to `missing` (refused once all are known).
+   */
+  private async plan(files: BundleFiles, extra: Map<string, Node>, image: BundleImage, missing?: Set<string>): Promise<{ nodes: Node[]; blobs: Map<string, number> }> {
     const nodes: Node[] = [];
     const blobs = new Map<string, number>();
     const seen = new Set<string>();
@@ -157,9 +165,10 @@ export class BundleImporter {
       const parsed = parseManifest(node.bytes, node.mediaType);
       for (const child of parsed.manifests) await visit(child, undefined, depth + 1);
       for (const b of parsed.blobs) {
-        const s = files.blobs.has(b) ? await this.store.stat(parseDigest(b)) : undefined;
-        if (!s) throw refused(`blob ${b} (of ${image.repository}${image.tag ? `:${image.tag}` : ''}) is not in the bundle`);
-        blobs.set(b, s.size);
+        const s = files.blobs.has(b) || missing ? await this.store.stat(parseDigest(b)) : undefined;
+        if (s) blobs.set(b, s.size);
+        else if (missing) missing.add(b);
+        else throw refused(`blob ${b} (of ${image.repository}${image.tag ? `:${image.tag}` : ''}) is not in the bundle`);
       }
       nodes.push(node);
     };
@@ -169,7 +178,8 @@ export class BundleImporter {
 
   private async publish(files: BundleFiles, opts: ImportOptions, started: number): Promise<ImportReport> {
     const extra = new Map<string, Node>();
-    let images = await this.layoutImages(files, opts);
+    const layout = await this.layoutImages(files, opts);
+    let images = layout?.images;
     if (!images) {
       const docker = await dockerArchiveImages(files, this.store, (name, i) => this.nameOf(name === undefined ? {} : { [REF_NAME]: name }, opts, i));
       if (!docker) throw refused('neither index.json (an OCI image layout) nor manifest.json (a docker save archive) is in it');
@@ -178,8 +188,16 @@ export class BundleImporter {
     }
     if (images.length === 0) throw refused('it names no image');
     // every image is checked before any is published
+    const missing = layout?.delta ? new Set<string>() : undefined;
     const plans = [];
-    for (const image of images) plans.push({ image, ...(await this.plan(files, extra, image)) });
+    for (const image of images) plans.push({ image, ...(await this.plan(files, extra, image, missing)) });
+    if (missing?.size) {
+      const list = [...missing].sort();
+      throw new RegistryError('BLOB_UNKNOWN', `bundle refused: it is a delta bundle and ${list.length} blob(s) it relies on are not in this registry: ${list.join(', ')}`, {
+        status: 400,
+        detail: { missing: list },
+      });
+    }
     const report: ImportReport = { images: [], blobs: 0, manifests: 0, ms: 0 };
     for (const { image, nodes, blobs } of plans) {
       for (const [digest, size] of blobs) {

@@ -1,10 +1,11 @@
 /**
- * `berth import FILE` and `berth export IMAGE... -o FILE` (issue 7). On a stopped registry they open
- * its root; on a running one (it holds the index's lock) they go through its loopback-only
- * /_berth/bundles and /_berth/export. A progress bar shows on a terminal.
+ * `berth import FILE`, `berth export IMAGE... -o FILE [--exclude-from INVENTORY]` and `berth
+ * inventory`. On a stopped registry they open its root; on a running one (it holds the index's
+ * lock) they go through its loopback-only /_berth/bundles, /_berth/export and /_berth/inventory.
+ * A progress bar shows on a terminal.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,6 +14,7 @@ import { request } from 'undici';
 import { ConfigError, type BerthConfig } from '../config/config.js';
 import { BundleImporter, type ImportOptions } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
+import { inventoryJson, parseInventory } from '../bundles/inventory.js';
 import { StorePaths } from '../storage/paths.js';
 import { progress } from './progress.js';
 import { answer, localServer, openStopped } from './stopped.js';
@@ -80,7 +82,46 @@ export async function importBundle(config: BerthConfig, file: string, opts: Impo
   }
 }
 
-export async function exportBundle(config: BerthConfig, images: string[], output: string): Promise<void> {
+/** Writes `pieces` to `output` whole (beside it, then renamed) or to standard output. */
+async function writeWhole(pieces: AsyncIterable<string | Buffer>, output: string | undefined): Promise<void> {
+  if (!output) return pipeline(Readable.from(pieces), process.stdout, { end: false });
+  const partial = `${output}.partial`;
+  try {
+    await pipeline(Readable.from(pieces), createWriteStream(partial));
+    await rename(partial, output);
+  } catch (err) {
+    await unlink(partial).catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function inventory(config: BerthConfig, output: string | undefined): Promise<void> {
+  const opened = await openStopped(config);
+  if (opened) {
+    try {
+      await writeWhole(inventoryJson(opened.index, opened.blobs), output);
+    } finally {
+      await opened.close();
+    }
+    return;
+  }
+  const { base, dispatcher } = localServer(config);
+  let r;
+  try {
+    r = await request(`${base}/_berth/inventory`, { dispatcher });
+  } catch (err) {
+    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${base}: ${(err as Error).message}`);
+  }
+  if (r.statusCode !== 200) await answer(r);
+  await writeWhole(r.body, output);
+}
+
+export async function exportBundle(config: BerthConfig, images: string[], output: string, excludeFrom?: string): Promise<void> {
+  const inventoryText = excludeFrom === undefined ? undefined : await readFile(excludeFrom, 'utf8').catch((err: Error) => {
+    throw new ConfigError(`--exclude-from ${excludeFrom}: ${err.message}`);
+  });
+  // a bad inventory is refused before anything is written, on either path
+  const exclude = inventoryText === undefined ? undefined : parseInventory(inventoryText).blobs;
   // written next to the target and renamed when complete: a failed export leaves no partial file
   const partial = `${output}.partial`;
   const write = async (body: Readable | ((out: Writable) => Promise<unknown>), total: number) => {
@@ -104,7 +145,7 @@ export async function exportBundle(config: BerthConfig, images: string[], output
   if (opened) {
     try {
       const exporter = new BundleExporter(opened.registry, opened.blobs);
-      const plan = await exporter.plan(images);
+      const plan = await exporter.plan(images, exclude ? { exclude } : {});
       let report;
       await write(async (out) => (report = await exporter.write(plan, out)), plan.bytes);
       process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -118,11 +159,12 @@ export async function exportBundle(config: BerthConfig, images: string[], output
   const { base, dispatcher } = localServer(config);
   let r;
   try {
-    r = await request(`${base}/_berth/export?${q}`, { dispatcher });
+    r = await request(`${base}/_berth/export?${q}`, inventoryText === undefined ? { dispatcher } : { method: 'POST', body: inventoryText, headers: { 'content-type': 'application/json' }, dispatcher });
   } catch (err) {
     throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${base}: ${(err as Error).message}`);
   }
   if (r.statusCode !== 200) await answer(r);
   await write(r.body, Number(r.headers['x-berth-export-bytes'] ?? 0));
-  process.stdout.write(`${JSON.stringify({ images: images.length, output })}\n`);
+  const excluded = r.headers['x-berth-export-excluded'];
+  process.stdout.write(`${JSON.stringify({ images: images.length, output, ...(typeof excluded === 'string' ? { excluded: JSON.parse(excluded) } : {}) })}\n`);
 }

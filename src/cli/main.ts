@@ -69,7 +69,14 @@ onRoot('import', 'load a content bundle: an OCI layout (directory or tar, gzip o
 onRoot('export', 'write images (repo:tag or repo@digest) as an OCI layout tar')
   .argument('<image...>', 'images to export')
   .requiredOption('-o, --output <file>', 'the tar to write')
-  .action(async (images: string[], opts: { output: string; root?: string; config?: string }) => (await import('./bundles.js')).exportBundle(await configOf(opts), images, opts.output));
+  .option('--exclude-from <inventory>', "a delta bundle: leave out the blobs a site's inventory (berth inventory) lists")
+  .action(async (images: string[], opts: { output: string; excludeFrom?: string; root?: string; config?: string }) =>
+    (await import('./bundles.js')).exportBundle(await configOf(opts), images, opts.output, opts.excludeFrom),
+  );
+
+onRoot('inventory', 'write what this registry holds (manifest and blob digests), for a delta bundle made elsewhere')
+  .option('-o, --output <file>', 'the file to write (default: standard output)')
+  .action(async (opts: { output?: string; root?: string; config?: string }) => (await import('./bundles.js')).inventory(await configOf(opts), opts.output));
 
 program
   .command('config')
@@ -203,8 +210,9 @@ program.parseAsync().catch((err: unknown) => {
     process.stderr.write(`berth: config: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof EngineError) {
-    process.stderr.write(`berth: ${err.message}\n`);
+  // a refusal the registry itself words (a bundle or inventory refused, an image not there): no stack
+  if (err instanceof EngineError || (err as Error).name === 'RegistryError') {
+    process.stderr.write(`berth: ${(err as Error).message}\n`);
     process.exit(1);
   }
   process.stderr.write(`berth: ${(err as Error).stack ?? String(err)}\n`);

@@ -27,6 +27,7 @@ import { BatchedDestination } from './log.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { BundleImporter } from '../bundles/importer.js';
 import { returnMemoryAfterBursts } from './memory.js';
+import { inventoryJson } from '../bundles/inventory.js';
 import { BundleExporter } from '../bundles/exporter.js';
 
 /**
@@ -99,6 +100,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   const bundles = {
     importer: new BundleImporter(opened.registry, opened.blobs, new StorePaths(config.storage.root)),
     exporter: new BundleExporter(opened.registry, opened.blobs),
+    inventory: () => inventoryJson(opened.index, opened.blobs),
     ...(config.mirror?.prefix ? { defaultPrefix: config.mirror.prefix } : {}),
   };
   const storageStats = new StorageStatsCache(opened.blobs, opened.index);

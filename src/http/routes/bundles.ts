@@ -1,10 +1,13 @@
 /**
- * Content bundles over HTTP (issue 7):
+ * Content bundles over HTTP:
  * - POST /api/bundles: a multipart upload (one file part), streamed into the importer, for
  *   administrators (adminPolicy; anyone when auth is off), by Authorization header or UI session;
- * - POST /_berth/bundles and GET /_berth/export?image=...: what `berth import` / `berth export` use
- *   when a running berth holds the data root; loopback callers only, like /_berth/gc.
+ * - POST /_berth/bundles, GET /_berth/export?image=... (POST with a site's inventory as the body: a
+ *   delta bundle) and GET /_berth/inventory: what `berth import`, `berth export` and `berth
+ *   inventory` use when a running berth holds the data root; loopback callers only, like /_berth/gc.
  */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../oci/errors.js';
@@ -12,7 +15,8 @@ import type { BundleImporter, ImportOptions } from '../../bundles/importer.js';
 import type { BundleExporter } from '../../bundles/exporter.js';
 import { requireAdmin, type ApiAuth } from '../api-caller.js';
 import { sendError } from '../errors.js';
-import { discard, query } from '../request.js';
+import { discard, query, readBounded } from '../request.js';
+import { parseInventory } from '../../bundles/inventory.js';
 import { loopbackOnly } from './admin.js';
 
 export interface Bundles {
@@ -20,7 +24,12 @@ export interface Bundles {
   exporter: BundleExporter;
   /** mirror.prefix: where foreign references land unless the upload names a prefix. */
   defaultPrefix?: string;
+  /** This registry's inventory as JSON text, in pieces (bundles/inventory.ts). */
+  inventory(): AsyncIterable<string>;
 }
+
+/** An inventory of a million blobs is some 70 MB of JSON. */
+const MAX_INVENTORY_BYTES = 512 * 1024 * 1024;
 
 function importOptions(request: FastifyRequest, bundles: Bundles): ImportOptions {
   const q = query(request);
@@ -59,14 +68,34 @@ export async function bundleRoutes(app: FastifyInstance, bundles: Bundles, auth:
       const report = await bundles.importer.importTar(request.raw, importOptions(request, bundles));
       return reply.code(201).send(report);
     });
-    scope.get('/_berth/export', async (request: FastifyRequest, reply: FastifyReply) => {
+    const exportRoute = async (request: FastifyRequest, reply: FastifyReply) => {
       loopbackOnly(request);
       const images = query(request).getAll('image');
       if (images.length === 0) throw new RegistryError('NAME_INVALID', 'name at least one ?image=');
-      const plan = await bundles.exporter.plan(images); // a missing image is an error before any byte
+      const exclude =
+        request.method === 'POST'
+          ? parseInventory((await readBounded(request, MAX_INVENTORY_BYTES, () => new RegistryError('SIZE_INVALID', 'the inventory is too large', { status: 413 }))).toString('utf8')).blobs
+          : undefined;
+      const plan = await bundles.exporter.plan(images, exclude ? { exclude } : {}); // a missing image is an error before any byte
       reply.hijack();
-      reply.raw.writeHead(200, { 'content-type': 'application/x-tar', 'x-berth-export-bytes': String(plan.bytes) });
+      const headers: Record<string, string> = { 'content-type': 'application/x-tar', 'x-berth-export-bytes': String(plan.bytes) };
+      if (plan.excluded) headers['x-berth-export-excluded'] = JSON.stringify(plan.excluded);
+      reply.raw.writeHead(200, headers);
       await bundles.exporter.write(plan, reply.raw).catch(() => reply.raw.destroy());
+    };
+    scope.get('/_berth/export', exportRoute);
+    scope.post('/_berth/export', exportRoute);
+    scope.get('/_berth/inventory', async (request: FastifyRequest, reply: FastifyReply) => {
+      loopbackOnly(request);
+      const pieces = bundles.inventory()[Symbol.asyncIterator]();
+      const first = await pieces.next(); // an index that is away is an error before any byte
+      reply.hijack();
+      reply.raw.writeHead(200, { 'content-type': 'application/json' });
+      async function* rest(): AsyncIterable<string> {
+        for (let p = first; !p.done; p = await pieces.next()) yield p.value;
+      }
+      // cut short (the index failing, the client gone), the body ends without its closing brace
+      await pipeline(Readable.from(rest()), reply.raw).catch(() => reply.raw.destroy());
     });
   });
 }
