@@ -17,6 +17,7 @@ import { checkName } from '../oci/names.js';
 import type { BlobStore } from '../storage/blobstore.js';
 import type { Registry } from '../registry/registry.js';
 import { BERTH_DELTA, BERTH_REPOSITORY, BERTH_TAG } from './importer.js';
+import { BUNDLE_NAME, BUNDLE_VERSION, checkBundleName, checkBundleVersion } from './records.js';
 
 export interface ExportReport {
   images: number;
@@ -29,6 +30,9 @@ export interface ExportReport {
 export interface ExportOptions {
   /** Blob digests the receiving site holds (its inventory): a delta bundle leaves them out. */
   exclude?: ReadonlySet<string>;
+  /** The bundle's name and version, for the record its import makes (records.ts). */
+  name?: string;
+  version?: string;
 }
 
 /** `repo:tag`, `repo@sha256:...` or `repo` (tag latest), in this registry's own names. */
@@ -50,6 +54,8 @@ export interface ExportPlan {
   bytes: number;
   /** Set for a delta bundle: the blobs left out. */
   excluded?: { blobs: number; bytes: number };
+  /** index.json's own annotations: a delta, the bundle's name and version. */
+  annotations: Record<string, string>;
 }
 
 export class BundleExporter {
@@ -95,7 +101,11 @@ async function planExport(registry: Registry, store: BlobStore, images: string[]
   let bytes = 0;
   for (const b of manifests.values()) bytes += b.length;
   for (const n of blobs.values()) bytes += n;
-  const plan: ExportPlan = { manifests, blobs, index, bytes };
+  const annotations: Record<string, string> = {};
+  if (opts.name !== undefined) annotations[BUNDLE_NAME] = checkBundleName(opts.name);
+  if (opts.version !== undefined) annotations[BUNDLE_VERSION] = checkBundleVersion(opts.version);
+  if (opts.exclude) annotations[BERTH_DELTA] = 'true';
+  const plan: ExportPlan = { manifests, blobs, index, bytes, annotations };
   if (opts.exclude) plan.excluded = { blobs: excluded.size, bytes: [...excluded.values()].reduce((a, n) => a + n, 0) };
   return plan;
 }
@@ -127,7 +137,7 @@ async function writeExport(store: BlobStore, plan: ExportPlan, out: Writable): P
       report.bytes += bytes?.length ?? blobs.get(digest)!;
     }
     const top: Record<string, unknown> = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: index };
-    if (plan.excluded) top.annotations = { [BERTH_DELTA]: 'true' };
+    if (Object.keys(plan.annotations).length) top.annotations = plan.annotations;
     await add('index.json', Buffer.from(JSON.stringify(top)));
     pack.finalize();
   } catch (err) {

@@ -4,14 +4,18 @@
  * 2. check: every image's manifests are parsed and everything they reference must be in the bundle,
  *    or, for a delta bundle (exporter.ts), already in this registry's store: a delta whose blobs are
  *    missing here is refused with the whole list of missing digests;
- * 3. publish: per image, blobs are linked, child manifests put, and the tag goes last.
+ * 3. publish: per image, blobs are linked, child manifests put, and the tag goes last; then the
+ *    bundle is recorded (records.ts: name, version, digest, the images it brought).
  * Importing the same bundle again changes nothing (content addressing makes it idempotent). Blobs
  * stored by a refused bundle are linked nowhere; garbage collection removes them.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../oci/errors.js';
-import { parseDigest } from '../oci/digest.js';
+import { digestBytes, parseDigest } from '../oci/digest.js';
+import { BUNDLE_NAME, BUNDLE_VERSION, checkBundleName, checkBundleVersion, nameFromFile } from './records.js';
 import { parseManifest } from '../oci/manifest.js';
 import { checkName, isValidTag } from '../oci/names.js';
 import type { BlobStore } from '../storage/blobstore.js';
@@ -37,6 +41,11 @@ export interface ImportOptions {
   defaultPrefix?: string;
   /** The repository for images whose name in the bundle is only a tag, or none. */
   repository?: string;
+  /** The bundle's name and version for its record, over what its index.json says. */
+  name?: string;
+  version?: string;
+  /** The bundle's file name: its record's name when neither the options nor the bundle give one. */
+  fileName?: string;
 }
 
 export interface ImportedImage {
@@ -46,6 +55,8 @@ export interface ImportedImage {
 }
 
 export interface ImportReport {
+  /** The record this import made (berth bundles list). */
+  bundle: { name: string; version: string; digest: string };
   images: ImportedImage[];
   blobs: number;
   manifests: number;
@@ -69,18 +80,31 @@ export class BundleImporter {
     const staging = this.paths.newTemp();
     await mkdir(staging, { recursive: true });
     const started = Date.now();
-    let files: BundleFiles | undefined;
+    // the digest of the bytes as they come (what sha256sum of the file says, gzip or not)
+    const hash = createHash('sha256');
+    const hashed = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    const reading = pipeline(source, hashed).catch(() => undefined); // loadTar sees a failure as a short tar
     try {
-      files = await loadTar(source, this.store, staging);
-      return await this.publish(files, opts, started);
+      const files = await loadTar(hashed, this.store, staging);
+      await reading;
+      return await this.publish(files, opts, started, `sha256:${hash.digest('hex')}`);
     } finally {
+      hashed.destroy();
       await rm(staging, { recursive: true, force: true });
     }
   }
 
+  /** A directory's digest for its record: its index.json's (or docker save's manifest.json's). */
   async importDir(dir: string, opts: ImportOptions = {}): Promise<ImportReport> {
     const started = Date.now();
-    return this.publish(await loadDir(dir, this.store), opts, started);
+    const files = await loadDir(dir, this.store);
+    const top = (await files.read('index.json')) ?? (await files.read('manifest.json')) ?? Buffer.alloc(0);
+    return this.publish(files, { fileName: dir, ...opts }, started, digestBytes(top, 'sha256').value);
   }
 
   /** Where image `i` goes, from its annotations (berth's own, containerd's, then the OCI ref name). */
@@ -106,8 +130,8 @@ export class BundleImporter {
     return ref.tag ? { repository, tag: ref.tag } : { repository };
   }
 
-  /** The images an OCI layout's index.json names, and whether it is a delta bundle. */
-  private async layoutImages(files: BundleFiles, opts: ImportOptions): Promise<{ images: BundleImage[]; delta: boolean } | undefined> {
+  /** The images an OCI layout's index.json names, and its own annotations (a delta, the bundle's name). */
+  private async layoutImages(files: BundleFiles, opts: ImportOptions): Promise<{ images: BundleImage[]; annotations: Record<string, string> } | undefined> {
     const raw = await files.read('index.json');
     if (!raw) return undefined;
     let index: { manifests?: { mediaType?: string; digest?: string; annotations?: Record<string, string> }[]; annotations?: Record<string, string> };
@@ -123,7 +147,7 @@ export class BundleImporter {
       if (d.mediaType) image.mediaType = d.mediaType;
       return image;
     });
-    return { images, delta: index.annotations?.[BERTH_DELTA] === 'true' };
+    return { images, annotations: index.annotations ?? {} };
   }
 
   private async readManifest(files: BundleFiles, extra: Map<string, Node>, digest: string, mediaType: string | undefined): Promise<Node> {
@@ -176,7 +200,18 @@ export class BundleImporter {
     return { nodes, blobs };
   }
 
-  private async publish(files: BundleFiles, opts: ImportOptions, started: number): Promise<ImportReport> {
+  /** The record's name and version: the options', the bundle's own, else the file's name and the digest. */
+  private static naming(opts: ImportOptions, annotations: Record<string, string>, digest: string): { name: string; version: string } {
+    const name = opts.name ?? annotations[BUNDLE_NAME] ?? nameFromFile(opts.fileName ?? '');
+    const version = opts.version ?? annotations[BUNDLE_VERSION] ?? digest.slice(digest.indexOf(':') + 1, digest.indexOf(':') + 13);
+    try {
+      return { name: checkBundleName(name), version: checkBundleVersion(version) };
+    } catch (err) {
+      throw refused((err as Error).message);
+    }
+  }
+
+  private async publish(files: BundleFiles, opts: ImportOptions, started: number, digest: string): Promise<ImportReport> {
     const extra = new Map<string, Node>();
     const layout = await this.layoutImages(files, opts);
     let images = layout?.images;
@@ -188,7 +223,8 @@ export class BundleImporter {
     }
     if (images.length === 0) throw refused('it names no image');
     // every image is checked before any is published
-    const missing = layout?.delta ? new Set<string>() : undefined;
+    const naming = BundleImporter.naming(opts, layout?.annotations ?? {}, digest);
+    const missing = layout?.annotations[BERTH_DELTA] === 'true' ? new Set<string>() : undefined;
     const plans = [];
     for (const image of images) plans.push({ image, ...(await this.plan(files, extra, image, missing)) });
     if (missing?.size) {
@@ -198,7 +234,7 @@ export class BundleImporter {
         detail: { missing: list },
       });
     }
-    const report: ImportReport = { images: [], blobs: 0, manifests: 0, ms: 0 };
+    const report: ImportReport = { bundle: { ...naming, digest }, images: [], blobs: 0, manifests: 0, ms: 0 };
     for (const { image, nodes, blobs } of plans) {
       for (const [digest, size] of blobs) {
         await this.registry.uploads.link(image.repository, parseDigest(digest), size);
@@ -214,6 +250,7 @@ export class BundleImporter {
       report.images.push(done);
     }
     await this.announce(report.images);
+    await this.registry.bundles.record({ ...naming, digest, importedAt: Date.now(), images: report.images });
     report.ms = Date.now() - started;
     return report;
   }

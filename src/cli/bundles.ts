@@ -1,12 +1,12 @@
 /**
- * `berth import FILE`, `berth export IMAGE... -o FILE [--exclude-from INVENTORY]` and `berth
- * inventory`. On a stopped registry they open its root; on a running one (it holds the index's
+ * `berth import FILE`, `berth export IMAGE... -o FILE [--exclude-from INVENTORY]`, `berth
+ * inventory` and `berth bundles list|remove`. On a stopped registry they open its root; on a running one (it holds the index's
  * lock) they go through its loopback-only /_berth/bundles, /_berth/export and /_berth/inventory.
  * A progress bar shows on a terminal.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
@@ -15,6 +15,8 @@ import { ConfigError, type BerthConfig } from '../config/config.js';
 import { BundleImporter, type ImportOptions } from '../bundles/importer.js';
 import { BundleExporter } from '../bundles/exporter.js';
 import { inventoryJson, parseInventory } from '../bundles/inventory.js';
+import { parseBundleRef } from '../bundles/records.js';
+import type { Registry } from '../registry/registry.js';
 import { StorePaths } from '../storage/paths.js';
 import { progress } from './progress.js';
 import { answer, localServer, openStopped } from './stopped.js';
@@ -40,7 +42,7 @@ function tarOfDir(dir: string): Readable {
 export async function importBundle(config: BerthConfig, file: string, opts: ImportOptions): Promise<void> {
   const s = await stat(file).catch(() => undefined);
   if (!s) throw new ConfigError(`${file}: no such file or directory`);
-  const withDefault: ImportOptions = { ...opts };
+  const withDefault: ImportOptions = { fileName: basename(file), ...opts };
   if (config.mirror?.prefix) withDefault.defaultPrefix = config.mirror.prefix;
   const opened = await openStopped(config);
   if (opened) {
@@ -67,6 +69,8 @@ export async function importBundle(config: BerthConfig, file: string, opts: Impo
   const q = new URLSearchParams();
   if (opts.prefix !== undefined) q.set('prefix', opts.prefix);
   if (opts.repository) q.set('repository', opts.repository);
+  for (const k of ['name', 'version'] as const) if (opts[k] !== undefined) q.set(k, opts[k]);
+  q.set('fileName', basename(file));
   const { base, dispatcher } = localServer(config);
   const p = progress(s.isDirectory() ? undefined : s.size, 'import');
   const source = s.isDirectory() ? tarOfDir(file) : createReadStream(file);
@@ -116,7 +120,7 @@ export async function inventory(config: BerthConfig, output: string | undefined)
   await writeWhole(r.body, output);
 }
 
-export async function exportBundle(config: BerthConfig, images: string[], output: string, excludeFrom?: string): Promise<void> {
+export async function exportBundle(config: BerthConfig, images: string[], output: string, excludeFrom?: string, naming: { name?: string; version?: string } = {}): Promise<void> {
   const inventoryText = excludeFrom === undefined ? undefined : await readFile(excludeFrom, 'utf8').catch((err: Error) => {
     throw new ConfigError(`--exclude-from ${excludeFrom}: ${err.message}`);
   });
@@ -145,7 +149,7 @@ export async function exportBundle(config: BerthConfig, images: string[], output
   if (opened) {
     try {
       const exporter = new BundleExporter(opened.registry, opened.blobs);
-      const plan = await exporter.plan(images, exclude ? { exclude } : {});
+      const plan = await exporter.plan(images, { ...naming, ...(exclude ? { exclude } : {}) });
       let report;
       await write(async (out) => (report = await exporter.write(plan, out)), plan.bytes);
       process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -156,6 +160,8 @@ export async function exportBundle(config: BerthConfig, images: string[], output
   }
   const q = new URLSearchParams();
   for (const i of images) q.append('image', i);
+  if (naming.name !== undefined) q.set('name', naming.name);
+  if (naming.version !== undefined) q.set('version', naming.version);
   const { base, dispatcher } = localServer(config);
   let r;
   try {
@@ -167,4 +173,36 @@ export async function exportBundle(config: BerthConfig, images: string[], output
   await write(r.body, Number(r.headers['x-berth-export-bytes'] ?? 0));
   const excluded = r.headers['x-berth-export-excluded'];
   process.stdout.write(`${JSON.stringify({ images: images.length, output, ...(typeof excluded === 'string' ? { excluded: JSON.parse(excluded) } : {}) })}\n`);
+}
+
+/** The running server's JSON answer to `method path`, or, with the root stopped, `local` computed on it. */
+async function onServerOrRoot(config: BerthConfig, method: 'GET' | 'DELETE', path: string, local: (registry: Registry) => Promise<unknown>): Promise<unknown> {
+  const opened = await openStopped(config);
+  if (opened) {
+    try {
+      return await local(opened.registry);
+    } finally {
+      await opened.close();
+    }
+  }
+  const { base, dispatcher } = localServer(config);
+  let r;
+  try {
+    r = await request(`${base}${path}`, { method, dispatcher });
+  } catch (err) {
+    throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${base} (give the config it runs with): ${(err as Error).message}`);
+  }
+  return JSON.parse(await answer(r)) as unknown;
+}
+
+export async function listBundles(config: BerthConfig): Promise<void> {
+  const out = await onServerOrRoot(config, 'GET', '/_berth/bundles', async (registry) => ({ bundles: await registry.bundles.list() }));
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+export async function removeBundle(config: BerthConfig, ref: string, dryRun: boolean): Promise<void> {
+  const { name, version } = parseBundleRef(ref); // a bad reference is said before anything is opened
+  const q = new URLSearchParams({ bundle: `${name}@${version}`, ...(dryRun ? { dryRun: '1' } : {}) });
+  const out = await onServerOrRoot(config, 'DELETE', `/_berth/bundles?${q}`, (registry) => registry.bundles.remove(name, version, dryRun));
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

@@ -59,10 +59,14 @@ onRoot('import', 'load a content bundle: an OCI layout (directory or tar, gzip o
   .argument('<file>', 'the bundle')
   .option('--prefix <prefix>', 'put every repository under this prefix (default for foreign names: mirror.prefix)')
   .option('--repository <name>', 'the repository for images the bundle names only by tag, or not at all')
-  .action(async (file: string, opts: { prefix?: string; repository?: string; root?: string; config?: string }) => {
+  .option('--name <name>', "the bundle's name in berth bundles list (default: what the bundle says, else its file name)")
+  .option('--version <version>', "the bundle's version (default: what the bundle says, else its digest's first 12 digits)")
+  .action(async (file: string, opts: { prefix?: string; repository?: string; name?: string; version?: string; root?: string; config?: string }) => {
     const o: ImportOptions = {};
     if (opts.prefix !== undefined) o.prefix = opts.prefix;
     if (opts.repository !== undefined) o.repository = opts.repository;
+    if (opts.name !== undefined) o.name = opts.name;
+    if (opts.version !== undefined) o.version = opts.version;
     await (await import('./bundles.js')).importBundle(await configOf(opts), file, o);
   });
 
@@ -70,9 +74,29 @@ onRoot('export', 'write images (repo:tag or repo@digest) as an OCI layout tar')
   .argument('<image...>', 'images to export')
   .requiredOption('-o, --output <file>', 'the tar to write')
   .option('--exclude-from <inventory>', "a delta bundle: leave out the blobs a site's inventory (berth inventory) lists")
-  .action(async (images: string[], opts: { output: string; excludeFrom?: string; root?: string; config?: string }) =>
-    (await import('./bundles.js')).exportBundle(await configOf(opts), images, opts.output, opts.excludeFrom),
+  .option('--name <name>', "the bundle's name, recorded by the registries that import it")
+  .option('--version <version>', "the bundle's version, likewise (retention keeps the last N versions of a name)")
+  .action(async (images: string[], opts: { output: string; excludeFrom?: string; name?: string; version?: string; root?: string; config?: string }) =>
+    (await import('./bundles.js')).exportBundle(await configOf(opts), images, opts.output, opts.excludeFrom, {
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+      ...(opts.version !== undefined ? { version: opts.version } : {}),
+    }),
   );
+
+const bundles = program.command('bundles').description('the bundles imported here: what each brought, and removing a version');
+bundles
+  .command('list')
+  .description('every imported bundle: name, version, digest, first import time and the images it brought')
+  .option('--root <dir>', 'data root (default ./storage)')
+  .option('--config <file>', 'YAML or JSON configuration file')
+  .action(async (opts: { root?: string; config?: string }) => (await import('./bundles.js')).listBundles(await configOf(opts)));
+bundles
+  .command('remove <bundle>')
+  .description('NAME@VERSION: untag what only that version brought (garbage collection frees the bytes) and forget it')
+  .option('--dry-run', 'say what would be untagged; change nothing')
+  .option('--root <dir>', 'data root (default ./storage)')
+  .option('--config <file>', 'YAML or JSON configuration file')
+  .action(async (ref: string, opts: { dryRun?: boolean; root?: string; config?: string }) => (await import('./bundles.js')).removeBundle(await configOf(opts), ref, !!opts.dryRun));
 
 onRoot('inventory', 'write what this registry holds (manifest and blob digests), for a delta bundle made elsewhere')
   .option('-o, --output <file>', 'the file to write (default: standard output)')

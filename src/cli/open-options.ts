@@ -8,11 +8,13 @@ import type { OpenOptions } from '../open.js';
 import { immutableTagRules } from '../registry/immutable-tags.js';
 import type { RegistryOptions } from '../registry/registry.js';
 import { retentionRules } from '../registry/retention.js';
+import { bundleRetentionRules } from '../registry/bundle-lifecycle.js';
 
 export function registryOptions(config: BerthConfig): Partial<RegistryOptions> {
   return {
     deleteEnabled: config.storage.delete.enabled,
     retention: retentionRules(config.storage.retention?.policies ?? [], 'storage.retention.policies', durationMs),
+    bundleRetention: bundleRetentionRules(config.storage.retention?.bundles ?? [], 'storage.retention.bundles'),
     immutableTags: immutableTagRules(config.storage.immutableTags ?? [], 'storage.immutableTags'),
     quotas: { maxRepositories: config.storage.maxRepositories, quotas: config.storage.quotas ?? [] },
   };

@@ -25,10 +25,8 @@ import { DEFAULT_LIMITS as HTTP_LIMITS, type Limits } from '../http/limits.js';
 import { pino } from 'pino';
 import { BatchedDestination } from './log.js';
 import type { FastifyBaseLogger } from 'fastify';
-import { BundleImporter } from '../bundles/importer.js';
 import { returnMemoryAfterBursts } from './memory.js';
-import { inventoryJson } from '../bundles/inventory.js';
-import { BundleExporter } from '../bundles/exporter.js';
+import { bundleServices } from '../bundles/services.js';
 
 /**
  * Auth is wholly on when an htpasswd file is configured, and wholly off otherwise: Basic on /v2/, or
@@ -97,12 +95,8 @@ export async function serve(config: BerthConfig): Promise<void> {
   };
   // optional features load their modules only when configured (every module loaded stays resident)
   const mirror = config.mirror ? (await import('../mirror/mirror.js')).openMirror(config.mirror, opened) : undefined;
-  const bundles = {
-    importer: new BundleImporter(opened.registry, opened.blobs, new StorePaths(config.storage.root)),
-    exporter: new BundleExporter(opened.registry, opened.blobs),
-    inventory: () => inventoryJson(opened.index, opened.blobs),
-    ...(config.mirror?.prefix ? { defaultPrefix: config.mirror.prefix } : {}),
-  };
+  const bundles = bundleServices(opened, config.storage.root, config.mirror?.prefix);
+
   const storageStats = new StorageStatsCache(opened.blobs, opened.index);
   const metrics = config.metrics.enabled ? new (await import('../http/metrics.js')).Metrics({ registry: opened.registry, mirror: mirror?.pull, storage: storageStats.get }) : undefined;
   const sharedAuth = opened.index.shared?.auth;
@@ -176,7 +170,7 @@ export async function serve(config: BerthConfig): Promise<void> {
   if (gcEvery > 0) {
     every('gc-schedule', gcEvery, async () => {
       const retention = await opened.registry.retention.run(config.storage.retention?.dryRun ?? false);
-      if (retention.tagsDeleted.length) app.log.info({ retention }, retention.dryRun ? 'retention would delete' : 'retention');
+      if (retention.tagsDeleted.length || retention.bundlesRemoved.length) app.log.info({ retention }, retention.dryRun ? 'retention would delete' : 'retention');
       app.log.info({ gc: await opened.registry.gc.run({ delayMs: durationMs(config.storage.gc.delay), dryRun: false }) }, 'garbage collection');
     });
   }

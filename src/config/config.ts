@@ -50,7 +50,7 @@ export interface BerthConfig {
     /** A periodic scrub (what `berth verify` does, without repair), logged; off by default. */
     scrub: { enabled: boolean; interval: string | number };
     /** Which tags to keep, per repository pattern; applied before each garbage collection. */
-    retention?: { dryRun?: boolean; policies?: unknown[] };
+    retention?: { dryRun?: boolean; policies?: unknown[]; bundles?: unknown[] };
     /** At most this many repositories. */
     maxRepositories?: number;
     /** Bytes per repository pattern: [{repositories: "team-a/**", maxBytes: 10737418240}]. */

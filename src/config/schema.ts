@@ -6,10 +6,11 @@
  */
 import { validateAccessControl } from '../auth/config.js';
 import { retentionRules } from '../registry/retention.js';
+import { bundleRetentionRules } from '../registry/bundle-lifecycle.js';
 import { immutableTagRules } from '../registry/immutable-tags.js';
 import { ConfigError, durationMs } from './units.js';
 
-export type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'quotas' | 'immutableTags' | 'strings' | 'stringMap';
+export type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'bundleRetention' | 'quotas' | 'immutableTags' | 'strings' | 'stringMap';
 /** `$list`: a list of maps of that shape; `$required`: keys each of them must have. */
 export type ListShape = { $list: Shape; $required: readonly string[] };
 export type Shape = { [k: string]: Shape | Leaf | readonly string[] | ListShape };
@@ -43,7 +44,7 @@ export const SHAPE: Shape = {
     uploadTTL: 'duration',
     gc: { enabled: 'boolean', interval: 'duration', delay: 'duration' },
     scrub: { enabled: 'boolean', interval: 'duration' },
-    retention: { dryRun: 'boolean', policies: 'retention' },
+    retention: { dryRun: 'boolean', policies: 'retention', bundles: 'bundleRetention' },
     maxRepositories: 'number',
     quotas: 'quotas',
     immutableTags: 'immutableTags',
@@ -128,6 +129,12 @@ export function check(value: unknown, shape: Shape | ListShape, where: string): 
     } else if (want === 'immutableTags') {
       try {
         immutableTagRules(v, place);
+      } catch (err) {
+        throw new ConfigError((err as Error).message);
+      }
+    } else if (want === 'bundleRetention') {
+      try {
+        bundleRetentionRules(v, place);
       } catch (err) {
         throw new ConfigError((err as Error).message);
       }

@@ -15,6 +15,7 @@
  *   U \0 <uuid>                              -> UploadRecord           blob-upload sessions
  *   Y \0 <name>                              -> RobotRecord            robot accounts (their secrets hashed)
  *   y \0 <name>                              -> <ms>                   a robot's last use (apart: never over a revocation)
+ *   K \0 <name> \0 <version>                -> BundleRecord           imported bundles (berth bundles list)
  *   Q \0 <sink> \0 <seq, 16 digits>          -> ChangeEvent            events waiting for a sink, in order
  *   q \0 seq                                 -> <seq>                  the last event number given (never reused)
  */
@@ -49,6 +50,8 @@ export const keys = {
   robot: (name: string) => `Y${SEP}${name}`,
   robotPrefix: () => `Y${SEP}`,
   robotUse: (name: string) => `y${SEP}${name}`,
+  bundle: (name: string, version: string) => `K${SEP}${name}${SEP}${version}`,
+  bundlePrefix: () => `K${SEP}`,
   queuedEvent: (sink: string, seq: number) => `Q${SEP}${sink}${SEP}${String(seq).padStart(16, '0')}`,
   eventQueuePrefix: (sink: string) => `Q${SEP}${sink}${SEP}`,
   allEventQueuesPrefix: () => `Q${SEP}`,

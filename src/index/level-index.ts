@@ -6,6 +6,7 @@ import { GroupCommit } from './group-commit.js';
 import { unmapTables } from './level-tables.js';
 import type { ChangeEvent, EventRouter, ManifestRecord, MetadataIndex, Page, QueuedEvent, ResolvedManifest, UploadRecord } from './metadata.js';
 import type { RobotRecord } from '../auth/robots.js';
+import { bundleOrder, type BundleRecord } from '../bundles/records.js';
 import { KeyedMutex } from '../registry/locks.js';
 import { tagList } from './metadata.js';
 import { pushEvents, withCurrentActor } from './change-events.js';
@@ -65,6 +66,8 @@ export class LevelIndex implements MetadataIndex {
   private scanTurn: Promise<unknown> = Promise.resolve();
   /** One change at a time to a robot's record (create, revoke: read then write). */
   private readonly robotLock = new KeyedMutex();
+  /** Likewise for a bundle's record (a second import keeps the first one's time). */
+  private readonly bundleLock = new KeyedMutex();
   /** The last event number given; read at open (events on only). */
   private eventSeq = 0;
   /** Repositories whose creation a write in flight announces: two first links make one event. */
@@ -431,6 +434,31 @@ export class LevelIndex implements MetadataIndex {
   private async withUse(r: RobotRecord): Promise<RobotRecord> {
     const used = await this.getText(keys.robotUse(r.name));
     return used === undefined ? r : { ...r, lastUsedAt: Number(used) };
+  }
+
+  // --- bundle records -----------------------------------------------------------------------
+  /** Synced like a manifest: the record says which tags a removal may take. */
+  async putBundle(record: BundleRecord): Promise<void> {
+    await this.bundleLock.run(`${record.name}\0${record.version}`, async () => {
+      const key = keys.bundle(record.name, record.version);
+      const before = await this.getJson<BundleRecord>(key);
+      await this.commit([{ type: 'put', key, value: json(before ? { ...record, importedAt: before.importedAt } : record) }]);
+    });
+  }
+
+  async listBundles(): Promise<BundleRecord[]> {
+    const prefix = keys.bundlePrefix();
+    const values = await this.scan(() => this.db.values<string, string>({ gte: prefix, lt: prefix + END, ...TEXT }));
+    return values.map((v) => JSON.parse(v) as BundleRecord).sort(bundleOrder);
+  }
+
+  async deleteBundle(name: string, version: string): Promise<boolean> {
+    return this.bundleLock.run(`${name}\0${version}`, async () => {
+      const key = keys.bundle(name, version);
+      if ((await this.getText(key)) === undefined) return false;
+      await this.commit([{ type: 'del', key }]);
+      return true;
+    });
   }
 
   // --- event queues -------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  * to one repository (see registry/locks.ts); every multi-key change is one atomic write.
  */
 import type { RobotIndex } from '../auth/robots.js';
+import type { BundleIndex } from '../bundles/records.js';
 import type { Descriptor } from '../oci/manifest.js';
 import type { Coordination } from '../registry/coordination.js';
 import type { FailureLog } from '../auth/limiter.js';
@@ -198,7 +199,7 @@ export interface EventQueues {
   dropEvents(sink: string, count: number): Promise<void>;
 }
 
-export interface MetadataIndex extends RepositoryIndex, BlobLinkIndex, ManifestIndex, TagIndex, UploadIndex, RobotIndex, EventQueues {
+export interface MetadataIndex extends RepositoryIndex, BlobLinkIndex, ManifestIndex, TagIndex, UploadIndex, RobotIndex, BundleIndex, EventQueues {
   close(): Promise<void>;
   /** Present when other processes may write this index: see SharedIndex. */
   readonly shared?: SharedIndex;

@@ -12,6 +12,7 @@ import type { ChangeEvent, EventRouter, ManifestRecord, MetadataIndex, Page, Que
 import { pushEvents, withCurrentActor } from './change-events.js';
 import { tagList } from './metadata.js';
 import type { RobotRecord } from '../auth/robots.js';
+import type { BundleRecord } from '../bundles/records.js';
 import { PgCoordination } from './pg-coordination.js';
 import { pgAuth } from './pg-auth.js';
 import { migrate, quoteIdent } from './pg-schema.js';
@@ -371,6 +372,19 @@ export class PgIndex implements MetadataIndex {
 
   async noteRobotUse(name: string, at: number): Promise<void> {
     await this.q('noteRobotUse', [name, at]);
+  }
+
+  async putBundle(record: BundleRecord): Promise<void> {
+    await this.q('putBundle', [record.name, record.version, record.importedAt, JSON.stringify(record)]);
+  }
+
+  async listBundles(): Promise<BundleRecord[]> {
+    const rows = await this.rows<{ imported_at: string; record: string }>('bundles', []);
+    return rows.map((r) => ({ ...(JSON.parse(r.record) as BundleRecord), importedAt: Number(r.imported_at) }));
+  }
+
+  async deleteBundle(name: string, version: string): Promise<boolean> {
+    return (await this.one<{ ok: number }>('deleteBundle', [name, version])) !== undefined;
   }
 
   async upload(id: string): Promise<UploadRecord | undefined> {

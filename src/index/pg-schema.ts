@@ -19,6 +19,7 @@
  *   web_sessions (id), login_failures (key, at), secrets (name)
  *                                              login state every replica shares (pg-auth.ts)
  *   robots       (name)                        robot accounts, their secrets hashed
+ *   bundles      (name, version)               imported bundles: first import time, the record
  *   event_queue  (sink, seq)                   events waiting for a sink; seq from the sequence
  *                                                 `event_seq`, one number per event whatever its sinks
  *
@@ -60,6 +61,8 @@ const MIGRATIONS: readonly string[] = [
   // events waiting for each sink, written by the statement that makes the change they describe
   `CREATE SEQUENCE event_seq;
    CREATE TABLE event_queue (sink text COLLATE "C" NOT NULL, seq bigint NOT NULL, at bigint NOT NULL, event text NOT NULL, PRIMARY KEY (sink, seq));`,
+  // imported bundles; imported_at apart from the record, so importing again keeps the first time
+  `CREATE TABLE bundles (name text COLLATE "C" NOT NULL, version text COLLATE "C" NOT NULL, imported_at bigint NOT NULL, record text NOT NULL, PRIMARY KEY (name, version));`,
 ];
 
 /** The schema version this build writes and reads. */

@@ -26,6 +26,7 @@ export interface CopyReport {
   tags: number;
   links: number;
   robots: number;
+  bundles: number;
   problems: string[];
 }
 
@@ -35,7 +36,7 @@ export interface CopyProgress {
 }
 
 export async function copyRegistry(from: Engines, to: Engines, progress: CopyProgress = {}): Promise<CopyReport> {
-  const report: CopyReport = { blobsCopied: 0, blobsPresent: 0, bytesCopied: 0, repositories: 0, manifests: 0, tags: 0, links: 0, robots: 0, problems: [] };
+  const report: CopyReport = { blobsCopied: 0, blobsPresent: 0, bytesCopied: 0, repositories: 0, manifests: 0, tags: 0, links: 0, robots: 0, bundles: 0, problems: [] };
   for await (const d of from.blobs.digests()) {
     const src = await from.blobs.open(d);
     if (!src) continue; // deleted meanwhile
@@ -92,6 +93,11 @@ export async function copyRegistry(from: Engines, to: Engines, progress: CopyPro
     if (revokedAt !== undefined) await to.index.revokeRobot(r.name, revokedAt);
     if (lastUsedAt !== undefined) await to.index.noteRobotUse(r.name, lastUsedAt);
     report.robots++;
+  }
+  // imported bundles' records, with their first import times (retention keeps the last versions by them)
+  for (const b of await from.index.listBundles()) {
+    await to.index.putBundle(b);
+    report.bundles++;
   }
   return report;
 }

@@ -15,6 +15,7 @@ import { StampReader } from './stamps.js';
 import { GarbageCollector } from './gc.js';
 import { Verifier } from './verify.js';
 import { Retention, type RetentionRule } from './retention.js';
+import { BundleLifecycle, type BundleRetentionRule } from './bundle-lifecycle.js';
 import { Quotas, type QuotaOptions } from './quotas.js';
 
 export interface RegistryOptions {
@@ -30,6 +31,8 @@ export interface RegistryOptions {
   tagListCacheBytes: number;
   /** storage.retention's rules (none by default). */
   retention: RetentionRule[];
+  /** storage.retention.bundles: how many versions of each bundle to keep (none by default). */
+  bundleRetention: BundleRetentionRule[];
   /** storage.maxRepositories and storage.quotas (none by default). */
   quotas: QuotaOptions;
   /** storage.immutableTags (none by default). */
@@ -47,6 +50,7 @@ export const DEFAULT_REGISTRY_OPTIONS: RegistryOptions = {
   manifestCacheBytes: 8 * 1024 * 1024,
   tagListCacheBytes: 2 * 1024 * 1024,
   retention: [],
+  bundleRetention: [],
   quotas: { quotas: [] },
   immutableTags: [],
   events: false,
@@ -70,6 +74,8 @@ export class Registry {
   readonly gc: GarbageCollector;
   readonly verifier: Verifier;
   readonly retention: Retention;
+  /** Imported bundles' records: listed, removed by hand or by retention. */
+  readonly bundles: BundleLifecycle;
   readonly options: RegistryOptions;
   readonly coordination: Coordination;
   /** The event sinks' queues (the index writes them with each change; events/ delivers them). */
@@ -87,7 +93,8 @@ export class Registry {
     this.listings = new ListingService(deps.index, deps.options, () => this.manifests.changes(), (repo) => this.manifests.stampOf(repo));
     this.gc = new GarbageCollector(deps.blobs, deps.index, this.manifests, repoLocks, sweep, c.leases);
     this.verifier = new Verifier(deps.blobs, deps.index, this.manifests, repoLocks);
-    this.retention = new Retention(deps.options.retention, deps.index, this.manifests);
+    this.bundles = new BundleLifecycle(deps.index, this.manifests);
+    this.retention = new Retention(deps.options.retention, deps.index, this.manifests, { rules: deps.options.bundleRetention, lifecycle: this.bundles });
     this.gc.collectsUntagged = (repo) => this.retention.collectsUntagged(repo);
   }
 }

@@ -4,11 +4,13 @@
  * when any rule keeps it: among the N most recently pushed, matching a pattern, pushed within a period,
  * or pulled within a period. `deleteUntagged: false` keeps a repository's untagged manifests from GC.
  * A manifest's push time stands for its tags' (a re-push under a new tag renews it).
+ * storage.retention.bundles keeps the last N versions of each imported bundle (bundle-lifecycle.ts).
  */
 import { globToRegExp } from '../auth/policy.js';
 import type { MetadataIndex } from '../index/metadata.js';
 import type { ManifestService } from './manifests.js';
 import { allRepositories } from '../index/repositories.js';
+import type { BundleLifecycle, BundleRetentionRule } from './bundle-lifecycle.js';
 
 export interface RetentionRule {
   repositories: string[];
@@ -23,6 +25,8 @@ export interface RetentionRule {
 
 export interface RetentionReport {
   tagsDeleted: { repository: string; tag: string }[];
+  /** Bundle versions removed (NAME@VERSION), their untagged images among tagsDeleted. */
+  bundlesRemoved: string[];
   dryRun: boolean;
 }
 
@@ -39,6 +43,7 @@ export class Retention {
     rules: RetentionRule[],
     private readonly index: MetadataIndex,
     private readonly manifests: ManifestService,
+    private readonly bundles?: { rules: readonly BundleRetentionRule[]; lifecycle: BundleLifecycle },
   ) {
     this.rules = rules.map((rule) => ({
       rule,
@@ -58,7 +63,11 @@ export class Retention {
   }
 
   async run(dryRun: boolean, now = Date.now()): Promise<RetentionReport> {
-    const report: RetentionReport = { tagsDeleted: [], dryRun };
+    const report: RetentionReport = { tagsDeleted: [], bundlesRemoved: [], dryRun };
+    for (const removal of (await this.bundles?.lifecycle.retain(this.bundles.rules, dryRun)) ?? []) {
+      report.bundlesRemoved.push(removal.bundle);
+      for (const t of removal.untagged) report.tagsDeleted.push(t);
+    }
     if (this.rules.length === 0) return report;
     for await (const repo of allRepositories(this.index)) {
       const c = this.ruleFor(repo);

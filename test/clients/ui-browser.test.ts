@@ -201,6 +201,21 @@ describe('web UI in headless Chromium', () => {
     expect((await v2('quay.io/edge/bundled/manifests/v3')).status).toBe(200);
   });
 
+  it('lists the imported bundle with the image it brought', async () => {
+    await page.click('nav a:text-is("Bundles")');
+    await page.waitForSelector('h1:text-is("Bundles")');
+    const row = page.locator('tbody tr');
+    expect(await row.count()).toBe(1);
+    // named by its file (bundle.tar), versioned by its digest's first 12 digits
+    const cells = await row.locator('td').allTextContents();
+    expect(cells[0]).toBe('bundle');
+    expect(cells[1]).toMatch(/^[0-9a-f]{12}$/);
+    expect(cells[4]).toBe('quay.io/edge/bundled:v3');
+    await shot(page, '09b-bundles');
+    await row.locator('a').click();
+    await page.waitForSelector('#layers-title');
+  });
+
   it('shows storage use and garbage collection', async () => {
     await page.click('nav a:text-is("Storage")');
     await page.waitForSelector('#gc-title');
@@ -245,9 +260,11 @@ describe('web UI in headless Chromium', () => {
     await page.waitForSelector('h1:text-is("Projects")');
     expect(await page.locator('nav a:text-is("Upload")').count()).toBe(0);
     expect(await page.locator('nav a:text-is("Robots")').count()).toBe(0);
+    expect(await page.locator('nav a:text-is("Bundles")').count()).toBe(0);
     const cookies = await page.context().cookies();
     const asReader = { cookie: cookies.map((c) => `${c.name}=${c.value}`).join('; ') };
     expect((await fetch(`${berth.url}/api/robots`, { headers: asReader })).status).toBe(403);
+    expect((await fetch(`${berth.url}/api/bundles`, { headers: asReader })).status).toBe(403);
     await page.goto(`${berth.url}/#/repository?name=${REPO}`);
     await page.waitForSelector('tbody tr');
     expect(await page.locator('button.danger').count()).toBe(0);

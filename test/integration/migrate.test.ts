@@ -51,6 +51,14 @@ describe('berth migrate', () => {
     const target = await engineConfig('s3+postgres');
     await writeFile(to, `${JSON.stringify({ storage: { ...target.storage, root: join(dir, 'target-scratch') }, metadata: target.metadata })}\n`);
 
+    // an imported bundle's record goes along (the bundle: team/app:v1 exported and imported again)
+    const bundle = join(dir, 'app.tar');
+    expect((await runCli(['export', 'team/app:v1', '--name', 'app', '--version', '1', '-o', bundle, '--root', root])).code).toBe(0);
+    const imported = await runCli(['import', bundle, '--root', root]);
+    expect(imported.code, imported.out).toBe(0);
+    const record = (JSON.parse((await runCli(['bundles', 'list', '--root', root])).stdout) as { bundles: object[] }).bundles;
+    expect(record).toHaveLength(1);
+
     // a robot account in the source (made on the stopped root): it goes along, revoked as it was
     await writeFile(join(dir, 'htpasswd'), `alice:${bcrypt.hashSync('pw', 4)}\n`);
     const auth = { http: { auth: { htpasswd: { path: join(dir, 'htpasswd') } } } };
@@ -62,11 +70,13 @@ describe('berth migrate', () => {
     const first = await runCli(['migrate', '--from', from, '--to', to]);
     expect(first.code, first.out).toBe(0);
     const report = JSON.parse(first.stdout) as { blobsCopied: number; blobsPresent: number; manifests: number; tags: number; repositories: number; problems: string[] };
-    expect(report).toMatchObject({ blobsCopied: 10, blobsPresent: 0, manifests: 4, tags: 3, repositories: 2, robots: 2, problems: [] });
+    // 10 blobs, and the bundle's manifest, which its import stored as a blob file too (linked nowhere)
+    expect(report).toMatchObject({ blobsCopied: 11, blobsPresent: 0, manifests: 4, tags: 3, repositories: 2, robots: 2, bundles: 1, problems: [] });
     const toAuth = join(dir, 'to-auth.yaml');
     await writeFile(toAuth, `${JSON.stringify({ ...auth, storage: { ...target.storage, root: join(dir, 'target-scratch') }, metadata: target.metadata })}\n`);
     const robots = JSON.parse((await runCli(['token', 'list', '--config', toAuth])).stdout) as { robots: { name: string; revokedAt?: number }[] };
     expect(robots.robots.map((r) => [r.name, r.revokedAt === undefined])).toEqual([['ci', true], ['old', false]]);
+    expect((JSON.parse((await runCli(['bundles', 'list', '--config', to])).stdout) as { bundles: object[] }).bundles).toEqual(record);
 
     const verify = await runCli(['verify', '--config', to]);
     expect(verify.code, verify.out).toBe(0);
@@ -78,7 +88,7 @@ describe('berth migrate', () => {
     bucket.destroy();
     const second = await runCli(['migrate', '--from', from, '--to', to]);
     expect(second.code, second.out).toBe(0);
-    expect(JSON.parse(second.stdout)).toMatchObject({ blobsCopied: 1, blobsPresent: 9, problems: [] });
+    expect(JSON.parse(second.stdout)).toMatchObject({ blobsCopied: 1, blobsPresent: 10, problems: [] });
 
     const served = await spawnBerth({ root: join(dir, 'target-scratch'), args: ['--config', to] });
     try {

@@ -24,9 +24,7 @@ import { LoginLimiter } from '../../src/auth/limiter.js';
 import { SessionStore } from '../../src/auth/sessions.js';
 import { createUi } from '../../src/ui/ui.js';
 import { StorageStatsCache } from '../../src/registry/storage-stats.js';
-import { BundleImporter } from '../../src/bundles/importer.js';
-import { BundleExporter } from '../../src/bundles/exporter.js';
-import { StorePaths } from '../../src/storage/paths.js';
+import { bundleServices } from '../../src/bundles/services.js';
 import type { Requester, Resp } from '../helpers/registry.js';
 import { SHARED_TOOLS } from '../helpers/tools.js';
 import { blob, imageManifest, indexOf, manifestOf, pushBlob, pushImage, pushManifest, sha256, OCI_MANIFEST } from '../helpers/oci.js';
@@ -86,7 +84,7 @@ async function start(opts: { access?: AccessControlConfig; auth?: boolean; ui?: 
     ...(auth ? { auth: { gate, policy }, sessions } : {}),
     ...(issuer ? { tokens: new TokenService(issuer, passwords.users, policy, limiter) } : {}),
     ...(ui ? { ui } : {}),
-    bundles: { importer: new BundleImporter(opened.registry, opened.blobs, new StorePaths(root)), exporter: new BundleExporter(opened.registry, opened.blobs) },
+    bundles: bundleServices(opened, root),
   });
   const request: Requester = async (method, url, o = {}) => {
     const r = await app.inject({ method: method as 'GET', url, headers: o.headers, payload: o.body });

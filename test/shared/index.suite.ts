@@ -75,6 +75,24 @@ export function indexSuite(name: string, make: (events?: EventRouter) => Promise
       await ix.close();
     });
 
+    it('keeps bundle records: by name then first import, a second import keeps the first time, removed once', async () => {
+      const ix = await make();
+      const b = (name: string, version: string, importedAt: number, tag = version) => ({
+        name, version, digest: dig(importedAt), importedAt, images: [{ repository: `${name}/app`, tag, digest: dig(importedAt + 1) }],
+      });
+      expect(await ix.listBundles()).toEqual([]);
+      await ix.putBundle(b('edge', '2.0', 200));
+      await ix.putBundle(b('edge', '1.0', 100));
+      await ix.putBundle(b('alpha', '9', 300));
+      await ix.putBundle({ ...b('edge', '1.0', 400), digest: dig(7) }); // imported again, changed: its first time stays
+      expect((await ix.listBundles()).map((r) => `${r.name}@${r.version}:${r.importedAt}`)).toEqual(['alpha@9:300', 'edge@1.0:100', 'edge@2.0:200']);
+      expect((await ix.listBundles())[1]).toEqual({ ...b('edge', '1.0', 100), digest: dig(7), images: b('edge', '1.0', 400).images });
+      expect(await ix.deleteBundle('edge', '1.0')).toBe(true);
+      expect(await ix.deleteBundle('edge', '1.0')).toBe(false);
+      expect((await ix.listBundles()).map((r) => `${r.name}@${r.version}`)).toEqual(['alpha@9', 'edge@2.0']);
+      await ix.close();
+    });
+
     it('points several tags at a manifest in one write, moving those that pointed elsewhere', async () => {
       const ix = await make();
       await ix.putManifest('r', rec(1), B, undefined, 'old');

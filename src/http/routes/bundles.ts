@@ -4,7 +4,9 @@
  *   administrators (adminPolicy; anyone when auth is off), by Authorization header or UI session;
  * - POST /_berth/bundles, GET /_berth/export?image=... (POST with a site's inventory as the body: a
  *   delta bundle) and GET /_berth/inventory: what `berth import`, `berth export` and `berth
- *   inventory` use when a running berth holds the data root; loopback callers only, like /_berth/gc.
+ *   inventory` use when a running berth holds the data root; loopback callers only, like /_berth/gc;
+ * - GET /_berth/bundles and DELETE /_berth/bundles?bundle=NAME@VERSION (`berth bundles list|remove`,
+ *   loopback only), GET /api/bundles (the web UI's list, administrators).
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +19,8 @@ import { requireAdmin, type ApiAuth } from '../api-caller.js';
 import { sendError } from '../errors.js';
 import { discard, query, readBounded } from '../request.js';
 import { parseInventory } from '../../bundles/inventory.js';
+import { parseBundleRef } from '../../bundles/records.js';
+import type { BundleLifecycle } from '../../registry/bundle-lifecycle.js';
 import { loopbackOnly } from './admin.js';
 
 export interface Bundles {
@@ -26,6 +30,8 @@ export interface Bundles {
   defaultPrefix?: string;
   /** This registry's inventory as JSON text, in pieces (bundles/inventory.ts). */
   inventory(): AsyncIterable<string>;
+  /** Imported bundles' records. */
+  lifecycle: BundleLifecycle;
 }
 
 /** An inventory of a million blobs is some 70 MB of JSON. */
@@ -36,6 +42,7 @@ function importOptions(request: FastifyRequest, bundles: Bundles): ImportOptions
   const opts: ImportOptions = {};
   if (q.get('prefix') !== null) opts.prefix = q.get('prefix')!;
   if (q.get('repository')) opts.repository = q.get('repository')!;
+  for (const k of ['name', 'version', 'fileName'] as const) if (q.get(k)) opts[k] = q.get(k)!;
   if (bundles.defaultPrefix) opts.defaultPrefix = bundles.defaultPrefix;
   return opts;
 }
@@ -55,8 +62,12 @@ export async function bundleRoutes(app: FastifyInstance, bundles: Bundles, auth:
       if (!request.isMultipart()) throw new RegistryError('UNSUPPORTED', 'send the bundle as multipart/form-data', { status: 415 });
       const part = await request.file();
       if (!part) throw new RegistryError('MANIFEST_INVALID', 'bundle refused: the upload has no file');
-      const report = await bundles.importer.importTar(part.file, importOptions(request, bundles));
+      const report = await bundles.importer.importTar(part.file, { fileName: part.filename, ...importOptions(request, bundles) });
       return reply.code(201).send(report);
+    });
+    scope.get('/api/bundles', async (request: FastifyRequest, reply: FastifyReply) => {
+      await requireAdmin(auth, request);
+      return reply.send({ bundles: await bundles.lifecycle.list() });
     });
   });
   await app.register(async (scope) => {
@@ -76,7 +87,9 @@ export async function bundleRoutes(app: FastifyInstance, bundles: Bundles, auth:
         request.method === 'POST'
           ? parseInventory((await readBounded(request, MAX_INVENTORY_BYTES, () => new RegistryError('SIZE_INVALID', 'the inventory is too large', { status: 413 }))).toString('utf8')).blobs
           : undefined;
-      const plan = await bundles.exporter.plan(images, exclude ? { exclude } : {}); // a missing image is an error before any byte
+      const q = query(request);
+      const opts = { ...(exclude ? { exclude } : {}), ...(q.get('name') ? { name: q.get('name')! } : {}), ...(q.get('version') ? { version: q.get('version')! } : {}) };
+      const plan = await bundles.exporter.plan(images, opts); // a missing image is an error before any byte
       reply.hijack();
       const headers: Record<string, string> = { 'content-type': 'application/x-tar', 'x-berth-export-bytes': String(plan.bytes) };
       if (plan.excluded) headers['x-berth-export-excluded'] = JSON.stringify(plan.excluded);
@@ -85,6 +98,16 @@ export async function bundleRoutes(app: FastifyInstance, bundles: Bundles, auth:
     };
     scope.get('/_berth/export', exportRoute);
     scope.post('/_berth/export', exportRoute);
+    scope.get('/_berth/bundles', async (request: FastifyRequest, reply: FastifyReply) => {
+      loopbackOnly(request);
+      return reply.send({ bundles: await bundles.lifecycle.list() });
+    });
+    scope.delete('/_berth/bundles', async (request: FastifyRequest, reply: FastifyReply) => {
+      loopbackOnly(request);
+      const q = query(request);
+      const { name, version } = parseBundleRef(q.get('bundle') ?? '');
+      return reply.send(await bundles.lifecycle.remove(name, version, q.get('dryRun') === '1'));
+    });
     scope.get('/_berth/inventory', async (request: FastifyRequest, reply: FastifyReply) => {
       loopbackOnly(request);
       const pieces = bundles.inventory()[Symbol.asyncIterator]();

@@ -1,6 +1,6 @@
 /**
  * berth's web UI: a hash-routed page (`#/`, `#/repositories`, `#/repository`, `#/image`, `#/upload`,
- * `#/robots`, `#/storage`, `#/login`) over the JSON API under /api/. No framework and nothing from a CDN.
+ * `#/robots`, `#/bundles`, `#/storage`, `#/login`) over the JSON API under /api/. No framework and nothing from a CDN.
  */
 import { ApiError, api, loadSession, session } from './api.js';
 import { h, link } from './dom.js';
@@ -8,6 +8,7 @@ import { imagePage } from './image.js';
 import { loginPage, storagePage, uploadPage } from './admin.js';
 import { projectsPage, repositoriesPage, repositoryPage } from './browse.js';
 import { robotsPage } from './robots.js';
+import { bundlesPage } from './bundles.js';
 import { notice } from './widgets.js';
 
 const main = document.getElementById('main') as HTMLElement;
@@ -15,7 +16,7 @@ const nav = document.getElementById('nav') as HTMLElement;
 
 function renderNav(): void {
   const items: Node[] = [h('a', { href: '#/' }, 'Projects'), h('a', { href: '#/repositories' }, 'Repositories')];
-  if (session.admin) items.push(h('a', { href: '#/upload' }, 'Upload'));
+  if (session.admin) items.push(h('a', { href: '#/upload' }, 'Upload'), h('a', { href: '#/bundles' }, 'Bundles'));
   if (session.admin && session.auth) items.push(h('a', { href: '#/robots' }, 'Robots'));
   if (!session.auth || session.user) items.push(h('a', { href: '#/storage' }, 'Storage'));
   const who = h('span', { class: 'who' });
@@ -61,6 +62,9 @@ async function route(focus = true): Promise<void> {
         break;
       case '/robots':
         await robotsPage(main);
+        break;
+      case '/bundles':
+        await bundlesPage(main);
         break;
       case '/storage':
         await storagePage(main);

@@ -8,6 +8,10 @@ describe('config', () => {
     expect(c.storage.fsync).toBe(true);
     expect(c.http.listen).toBe(DEFAULT_CONFIG.http.listen);
   });
+  it('reads storage.retention.bundles', () => {
+    const c = parseConfig('storage:\n  retention:\n    bundles: [{names: [edge-*], keepLastVersions: 2}]\n', 'x.yaml');
+    expect(c.storage.retention?.bundles).toEqual([{ names: ['edge-*'], keepLastVersions: 2 }]);
+  });
   it('reads JSON with the same schema', () => {
     expect(parseConfig('{"http":{"listen":"127.0.0.1:6000"}}', 'x.json').http.listen).toBe('127.0.0.1:6000');
   });
@@ -16,6 +20,11 @@ describe('config', () => {
     ['storage:\n  fsync: "yes"\n', 'storage.fsync: must be a boolean'],
     ['log:\n  level: loud\n', 'log.level: must be one of'],
     ['- a\n', 'config: must be a map'],
+    ['storage:\n  retention:\n    bundles: {keepLastVersions: 2}\n', 'storage.retention.bundles: must be a list'],
+    ['storage:\n  retention:\n    bundles: [{names: [edge-*]}]\n', 'storage.retention.bundles[0].keepLastVersions: must be a whole number of at least 1'],
+    ['storage:\n  retention:\n    bundles: [{keepLastVersions: 0}]\n', 'storage.retention.bundles[0].keepLastVersions: must be a whole number'],
+    ['storage:\n  retention:\n    bundles: [{keepLastVersions: 2, keep: 1}]\n', 'storage.retention.bundles[0].keep: unknown key'],
+    ['storage:\n  retention:\n    bundles: [{keepLastVersions: 2, names: edge}]\n', 'storage.retention.bundles[0].names: must be a list of patterns'],
   ])('names the bad key of %j', (text, msg) => {
     expect(() => parseConfig(text, 'x.yaml')).toThrow(ConfigError);
     expect(() => parseConfig(text, 'x.yaml')).toThrow(msg);
