@@ -18,6 +18,7 @@ import type { BlobStore } from '../storage/blobstore.js';
 import type { Registry } from '../registry/registry.js';
 import { BERTH_DELTA, BERTH_REPOSITORY, BERTH_TAG } from './importer.js';
 import { BUNDLE_NAME, BUNDLE_VERSION, checkBundleName, checkBundleVersion } from './records.js';
+import { planParts } from './parts.js';
 
 export interface ExportReport {
   images: number;
@@ -110,35 +111,47 @@ async function planExport(registry: Registry, store: BlobStore, images: string[]
   return plan;
 }
 
-async function writeExport(store: BlobStore, plan: ExportPlan, out: Writable): Promise<ExportReport> {
+/** The tar's entries in order: oci-layout, every manifest and blob by digest, index.json last. */
+function entriesOf(plan: ExportPlan): { name: string; size: number; digest?: string; bytes?: Buffer }[] {
   const { manifests, blobs, index } = plan;
+  const out: { name: string; size: number; digest?: string; bytes?: Buffer }[] = [];
+  const layout = Buffer.from('{"imageLayoutVersion":"1.0.0"}');
+  out.push({ name: 'oci-layout', size: layout.length, bytes: layout });
+  for (const digest of [...new Set([...manifests.keys(), ...blobs.keys()])].sort()) {
+    const d = parseDigest(digest);
+    const bytes = manifests.get(digest);
+    out.push({ name: `blobs/${d.algorithm}/${d.hex}`, size: bytes?.length ?? blobs.get(digest)!, digest, ...(bytes ? { bytes } : {}) });
+  }
+  const top: Record<string, unknown> = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: index };
+  if (Object.keys(plan.annotations).length) top.annotations = plan.annotations;
+  const indexJson = Buffer.from(JSON.stringify(top));
+  out.push({ name: 'index.json', size: indexJson.length, bytes: indexJson });
+  return out;
+}
+
+function reportOf(plan: ExportPlan): ExportReport {
+  const report: ExportReport = { images: plan.index.length, blobs: 0, bytes: 0 };
+  for (const b of plan.manifests.values()) (report.blobs++, (report.bytes += b.length));
+  for (const [d, n] of plan.blobs) if (!plan.manifests.has(d)) (report.blobs++, (report.bytes += n));
+  if (plan.excluded) report.excluded = plan.excluded;
+  return report;
+}
+
+async function writeExport(store: BlobStore, plan: ExportPlan, out: Writable): Promise<ExportReport> {
   const { default: tar } = await import('tar-stream'); // loaded on the first export, not at start
   const pack = tar.pack();
   const writing = pipeline(pack, out);
   const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', type: 'file' as const });
   const add = (name: string, bytes: Buffer) => new Promise<void>((res, rej) => pack.entry(header(name, bytes.length), bytes, (err) => (err ? rej(err) : res())));
-  const report: ExportReport = { images: index.length, blobs: 0, bytes: 0 };
-  if (plan.excluded) report.excluded = plan.excluded;
   try {
-    await add('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
-    const all = [...new Set([...manifests.keys(), ...blobs.keys()])].sort();
-    for (const digest of all) {
-      const d = parseDigest(digest);
-      const name = `blobs/${d.algorithm}/${d.hex}`;
-      const bytes = manifests.get(digest);
-      if (bytes) await add(name, bytes);
+    for (const e of entriesOf(plan)) {
+      if (e.bytes) await add(e.name, e.bytes);
       else {
-        const blob = await store.open(d);
-        if (!blob) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest} vanished during the export`);
-        const entry = pack.entry(header(name, blob.size));
-        await pipeline(blob.stream(), entry);
+        const blob = await store.open(parseDigest(e.digest!));
+        if (!blob) throw new RegistryError('BLOB_UNKNOWN', `blob ${e.digest} vanished during the export`);
+        await pipeline(blob.stream(), pack.entry(header(e.name, blob.size)));
       }
-      report.blobs++;
-      report.bytes += bytes?.length ?? blobs.get(digest)!;
     }
-    const top: Record<string, unknown> = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: index };
-    if (Object.keys(plan.annotations).length) top.annotations = plan.annotations;
-    await add('index.json', Buffer.from(JSON.stringify(top)));
     pack.finalize();
   } catch (err) {
     pack.destroy(err as Error);
@@ -146,5 +159,10 @@ async function writeExport(store: BlobStore, plan: ExportPlan, out: Writable): P
     throw err;
   }
   await writing;
-  return report;
+  return reportOf(plan);
+}
+
+/** What `--split SIZE` will write: the part count and the bundle id its parts carry (parts.ts). */
+export function splitPlan(plan: ExportPlan, partSize: number): { parts: number; bundle: string } {
+  return planParts(entriesOf(plan), partSize);
 }

@@ -10,12 +10,15 @@
  * stored by a refused bundle are linked nowhere; garbage collection removes them.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../oci/errors.js';
 import { digestBytes, parseDigest } from '../oci/digest.js';
 import { BUNDLE_NAME, BUNDLE_VERSION, checkBundleName, checkBundleVersion, nameFromFile } from './records.js';
+import { PART_HEADER, PartState, parsePartHeader, type PartHeader } from './parts.js';
+import { KeyedMutex } from '../registry/locks.js';
 import { parseManifest } from '../oci/manifest.js';
 import { checkName, isValidTag } from '../oci/names.js';
 import type { BlobStore } from '../storage/blobstore.js';
@@ -55,8 +58,10 @@ export interface ImportedImage {
 }
 
 export interface ImportReport {
-  /** The record this import made (berth bundles list). */
-  bundle: { name: string; version: string; digest: string };
+  /** The record this import made (berth bundles list); absent while a split bundle's parts are missing. */
+  bundle?: { name: string; version: string; digest: string };
+  /** A split bundle's part: which it was, and the parts still to come (none: the bundle was published). */
+  part?: { bundle: string; part: number; parts: number; skipped: boolean; waiting: number[] };
   images: ImportedImage[];
   blobs: number;
   manifests: number;
@@ -70,6 +75,9 @@ function refused(message: string): RegistryError {
 }
 
 export class BundleImporter {
+  /** One part of a split bundle at a time (they share its import state). */
+  private readonly partLocks = new KeyedMutex();
+
   constructor(
     private readonly registry: Registry,
     private readonly store: BlobStore,
@@ -90,13 +98,66 @@ export class BundleImporter {
     });
     const reading = pipeline(source, hashed).catch(() => undefined); // loadTar sees a failure as a short tar
     try {
-      const files = await loadTar(hashed, this.store, staging);
+      const files = await loadTar(hashed, this.store, staging, { partDone: (h) => this.partDone(h) });
       await reading;
+      const part = await files.read(PART_HEADER);
+      if (part) return await this.importPart(files, staging, parsePartHeader(part), opts, started);
       return await this.publish(files, opts, started, `sha256:${hash.digest('hex')}`);
     } finally {
       hashed.destroy();
       await rm(staging, { recursive: true, force: true });
     }
+  }
+
+  private partState(bundle: string): PartState {
+    return new PartState(this.paths.importState(bundle.slice(bundle.indexOf(':') + 1)));
+  }
+
+  private async partDone(header: Buffer): Promise<boolean> {
+    const h = parsePartHeader(header);
+    return (await this.partState(h.bundle).done()).has(h.part);
+  }
+
+  /**
+   * One part of a split bundle (parts.ts): its files join the bundle's import state and the part is
+   * marked done; once every part is, the cut blobs are put together and the bundle is published.
+   */
+  private importPart(files: BundleFiles, staging: string, head: PartHeader, opts: ImportOptions, started: number): Promise<ImportReport> {
+    return this.partLocks.run(head.bundle, async () => {
+      const state = this.partState(head.bundle);
+      let done = await state.done();
+      if (!files.skipped && !done.has(head.part)) {
+        await state.add(head, staging, { blobs: [...files.blobs], staged: files.staged ?? [] });
+        done = await state.done();
+      }
+      // the blobs earlier parts stored are linked nowhere yet: their age for garbage collection restarts
+      for (const blobs of done.values()) for (const b of blobs) await this.store.touch(parseDigest(b));
+      const waiting = Array.from({ length: head.parts }, (_, i) => i + 1).filter((p) => !done.has(p));
+      const part = { bundle: head.bundle, part: head.part, parts: head.parts, skipped: !!files.skipped, waiting };
+      if (waiting.length > 0) return { part, images: [], blobs: files.blobs.size, manifests: 0, ms: Date.now() - started };
+      const lost: number[] = [];
+      for (const [p, blobs] of done) {
+        for (const b of blobs) {
+          if (!(await this.store.stat(parseDigest(b)))) {
+            lost.push(p);
+            break;
+          }
+        }
+      }
+      if (lost.length) {
+        await state.forget(lost);
+        throw refused(`part(s) ${lost.sort((a, b) => a - b).join(', ')} must be imported again: blobs they brought were collected since (garbage collection's delay passed between parts)`);
+      }
+      const all = new Set([...[...done.values()].flat(), ...(await state.assemble(this.store))]);
+      const whole: BundleFiles = {
+        blobs: all,
+        read: (name) => readFile(state.file(name)).catch(() => undefined),
+        open: async (name) => createReadStream(state.file(name)),
+      };
+      const report = await this.publish(whole, opts, started, head.bundle);
+      await state.remove();
+      return { ...report, part };
+    });
   }
 
   /** A directory's digest for its record: its index.json's (or docker save's manifest.json's). */

@@ -14,6 +14,7 @@ import { createGunzip } from 'node:zlib';
 import { RegistryError } from '../oci/errors.js';
 import { tryParseDigest } from '../oci/digest.js';
 import type { BlobIngester } from '../storage/blobstore.js';
+import { PART_HEADER } from './parts.js';
 
 export interface BundleFiles {
   /** A file's bytes (index.json, manifest.json, a config), or undefined when the bundle has none. */
@@ -22,6 +23,15 @@ export interface BundleFiles {
   open(name: string): Promise<Readable | undefined>;
   /** Digests of the `blobs/` entries now in the store. */
   readonly blobs: Set<string>;
+  /** A tar's other files, staged by their names in it (a split bundle's part moves them on). */
+  readonly staged?: string[];
+  /** A split bundle's part already imported: nothing of it was stored (parts.ts). */
+  readonly skipped?: boolean;
+}
+
+export interface LoadOptions {
+  /** Asked with a split bundle's part header (its first entry): true when that part is already in. */
+  partDone?(header: Buffer): Promise<boolean>;
 }
 
 /** A bundle file's name inside the bundle, or undefined for anything that could climb out of it. */
@@ -66,8 +76,10 @@ async function peek(source: Readable): Promise<{ gzip: boolean; stream: Readable
 }
 
 /** Loads a tar (or tar.gz) bundle from a stream; `staging` is an empty temp directory the caller removes. */
-export async function loadTar(source: Readable, store: BlobIngester, staging: string): Promise<BundleFiles> {
+export async function loadTar(source: Readable, store: BlobIngester, staging: string, opts: LoadOptions = {}): Promise<BundleFiles> {
   const blobs = new Set<string>();
+  const staged: string[] = [];
+  let skipped = false;
   const links = new Map<string, string>();
   const { default: tar } = await import('tar-stream'); // loaded on the first bundle, not at start
   const extract = tar.extract();
@@ -77,6 +89,10 @@ export async function loadTar(source: Readable, store: BlobIngester, staging: st
     feeding = gzip ? pipeline(stream, createGunzip(), extract) : pipeline(stream, extract);
     feeding.catch(() => undefined); // the loop below sees the same failure
     for await (const entry of extract) {
+      if (skipped) {
+        entry.resume(); // read to the end, stored nowhere: the sender sees its whole body taken
+        continue;
+      }
       const name = safeName(entry.header.name);
       const type = entry.header.type ?? 'file';
       if (name && (type === 'symlink' || type === 'link') && entry.header.linkname) {
@@ -92,6 +108,8 @@ export async function loadTar(source: Readable, store: BlobIngester, staging: st
         const path = join(staging, name);
         await mkdir(dirname(path), { recursive: true });
         await pipeline(entry, createWriteStream(path));
+        staged.push(name);
+        if (name === PART_HEADER && staged.length === 1 && opts.partDone) skipped = await opts.partDone(await readFile(path));
       } else {
         entry.resume();
       }
@@ -104,6 +122,8 @@ export async function loadTar(source: Readable, store: BlobIngester, staging: st
   const resolve = (name: string) => links.get(name) ?? name;
   return {
     blobs,
+    staged,
+    skipped,
     read: (name) => readFile(join(staging, resolve(name))).catch(() => undefined),
     async open(name) {
       const path = join(staging, resolve(name));

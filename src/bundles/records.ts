@@ -56,10 +56,10 @@ export function checkBundleVersion(version: string): string {
   return version;
 }
 
-/** A bundle's name from its file's (`edge-apps-1.2.tar.gz` -> `edge-apps-1.2`), made valid. */
+/** A bundle's name from its file's (`edge-apps-1.2.tar.gz`, or a part `edge-apps-1.2.tar.part1of3` -> `edge-apps-1.2`), made valid. */
 export function nameFromFile(file: string): string {
   const base = file.split(/[\\/]/).filter((p) => p !== '').pop() ?? '';
-  const stem = base.replace(/(\.tar(\.gz|\.zst)?|\.tgz)$/i, '');
+  const stem = base.replace(/\.part\d+of\d+$/i, '').replace(/(\.tar(\.gz|\.zst)?|\.tgz)$/i, '');
   const name = stem.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 128);
   return name === '' ? 'bundle' : name;
 }

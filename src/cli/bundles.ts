@@ -5,15 +5,17 @@
  * A progress bar shows on a terminal.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { request } from 'undici';
 import { ConfigError, type BerthConfig } from '../config/config.js';
 import { BundleImporter, type ImportOptions } from '../bundles/importer.js';
-import { BundleExporter } from '../bundles/exporter.js';
+import { BundleExporter, splitPlan } from '../bundles/exporter.js';
+import { PART_HEADER, PartState, parsePartHeader, splitTar, type PartHeader } from '../bundles/parts.js';
+import type { OpenRegistry } from '../open.js';
 import { inventoryJson, parseInventory } from '../bundles/inventory.js';
 import { parseBundleRef } from '../bundles/records.js';
 import type { Registry } from '../registry/registry.js';
@@ -39,31 +41,66 @@ function tarOfDir(dir: string): Readable {
 }
 
 
-export async function importBundle(config: BerthConfig, file: string, opts: ImportOptions): Promise<void> {
-  const s = await stat(file).catch(() => undefined);
-  if (!s) throw new ConfigError(`${file}: no such file or directory`);
+/**
+ * A split bundle's part that this root has already taken (its first tar entry names the part; the
+ * import state says which are in): the command line skips it without reading it through.
+ */
+async function partAlreadyIn(root: string, file: string): Promise<PartHeader | undefined> {
+  const fh = await open(file, 'r').catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    const head = Buffer.alloc(1024);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    const name = head.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '');
+    const size = parseInt(head.subarray(124, 136).toString('ascii').replace(/\0.*$/s, '').trim() || '0', 8);
+    if (name !== PART_HEADER || bytesRead < 512 + size) return undefined;
+    const h = parsePartHeader(head.subarray(512, 512 + size));
+    const state = new PartState(new StorePaths(root).importState(h.bundle.slice('sha256:'.length)));
+    return (await state.done()).has(h.part) ? h : undefined;
+  } catch {
+    return undefined; // not a part: the import reads it as whatever it is
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `berth import FILE...`: each file in turn (a split bundle's parts in any order). */
+export async function importBundle(config: BerthConfig, files: string[], opts: ImportOptions): Promise<void> {
+  for (const f of files) if (!(await stat(f).catch(() => undefined))) throw new ConfigError(`${f}: no such file or directory`);
+  const opened = await openStopped(config);
+  try {
+    for (const file of files) {
+      const done = await partAlreadyIn(config.storage.root, file);
+      if (done) {
+        process.stdout.write(`${JSON.stringify({ part: { bundle: done.bundle, part: done.part, parts: done.parts, skipped: true }, file })}\n`);
+        continue;
+      }
+      await importOne(config, opened, file, opts);
+    }
+  } finally {
+    await opened?.close();
+  }
+}
+
+async function importOne(config: BerthConfig, opened: OpenRegistry | undefined, file: string, opts: ImportOptions): Promise<void> {
+  const s = await stat(file);
   const withDefault: ImportOptions = { fileName: basename(file), ...opts };
   if (config.mirror?.prefix) withDefault.defaultPrefix = config.mirror.prefix;
-  const opened = await openStopped(config);
   if (opened) {
-    try {
-      const importer = new BundleImporter(opened.registry, opened.blobs, new StorePaths(config.storage.root));
-      let report;
-      if (s.isDirectory()) report = await importer.importDir(file, withDefault);
-      else {
-        const p = progress(s.size, 'import');
-        const reading = pipeline(createReadStream(file), p.meter).catch(() => undefined);
-        try {
-          report = await importer.importTar(p.meter, withDefault);
-        } finally {
-          p.stop();
-          await reading;
-        }
+    const importer = new BundleImporter(opened.registry, opened.blobs, new StorePaths(config.storage.root));
+    let report;
+    if (s.isDirectory()) report = await importer.importDir(file, withDefault);
+    else {
+      const p = progress(s.size, 'import');
+      const reading = pipeline(createReadStream(file), p.meter).catch(() => undefined);
+      try {
+        report = await importer.importTar(p.meter, withDefault);
+      } finally {
+        p.stop();
+        await reading;
       }
-      process.stdout.write(`${JSON.stringify(report)}\n`);
-    } finally {
-      await opened.close();
     }
+    process.stdout.write(`${JSON.stringify(report)}\n`);
     return;
   }
   const q = new URLSearchParams();
@@ -120,25 +157,37 @@ export async function inventory(config: BerthConfig, output: string | undefined)
   await writeWhole(r.body, output);
 }
 
-export async function exportBundle(config: BerthConfig, images: string[], output: string, excludeFrom?: string, naming: { name?: string; version?: string } = {}): Promise<void> {
-  const inventoryText = excludeFrom === undefined ? undefined : await readFile(excludeFrom, 'utf8').catch((err: Error) => {
-    throw new ConfigError(`--exclude-from ${excludeFrom}: ${err.message}`);
+export interface ExportCli {
+  excludeFrom?: string;
+  name?: string;
+  version?: string;
+  /** --split: the largest part, in bytes. */
+  split?: number;
+}
+
+export async function exportBundle(config: BerthConfig, images: string[], output: string, o: ExportCli = {}): Promise<void> {
+  const naming = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.version !== undefined ? { version: o.version } : {}) };
+  const inventoryText = o.excludeFrom === undefined ? undefined : await readFile(o.excludeFrom, 'utf8').catch((err: Error) => {
+    throw new ConfigError(`--exclude-from ${o.excludeFrom}: ${err.message}`);
   });
   // a bad inventory is refused before anything is written, on either path
   const exclude = inventoryText === undefined ? undefined : parseInventory(inventoryText).blobs;
   // written next to the target and renamed when complete: a failed export leaves no partial file
   const partial = `${output}.partial`;
-  const write = async (body: Readable | ((out: Writable) => Promise<unknown>), total: number) => {
+  const write = async (body: Readable, total: number, split?: { parts: number; bundle: string }): Promise<string[]> => {
     const p = progress(total, 'export');
     try {
-      const file = createWriteStream(partial);
-      const done = pipeline(p.meter, file);
-      if (typeof body === 'function') {
-        await body(p.meter);
-      } else await pipeline(body, p.meter);
-      await done;
+      if (split) {
+        const metered = pipeline(body, p.meter);
+        const files = await splitTar(p.meter, o.split!, split, output);
+        await metered;
+        return files;
+      }
+      await pipeline(body, p.meter, createWriteStream(partial));
       await rename(partial, output);
+      return [output];
     } catch (err) {
+      body.destroy(err as Error); // the export writing into it stops too
       await unlink(partial).catch(() => undefined);
       throw err;
     } finally {
@@ -150,9 +199,10 @@ export async function exportBundle(config: BerthConfig, images: string[], output
     try {
       const exporter = new BundleExporter(opened.registry, opened.blobs);
       const plan = await exporter.plan(images, { ...naming, ...(exclude ? { exclude } : {}) });
-      let report;
-      await write(async (out) => (report = await exporter.write(plan, out)), plan.bytes);
-      process.stdout.write(`${JSON.stringify(report)}\n`);
+      const split = o.split === undefined ? undefined : splitPlan(plan, o.split);
+      const tarStream = new PassThrough();
+      const [report, files] = await Promise.all([exporter.write(plan, tarStream), write(tarStream, plan.bytes, split)]);
+      process.stdout.write(`${JSON.stringify({ ...report, ...(split ? { bundle: split.bundle, parts: files } : {}) })}\n`);
     } finally {
       await opened.close();
     }
@@ -162,6 +212,7 @@ export async function exportBundle(config: BerthConfig, images: string[], output
   for (const i of images) q.append('image', i);
   if (naming.name !== undefined) q.set('name', naming.name);
   if (naming.version !== undefined) q.set('version', naming.version);
+  if (o.split !== undefined) q.set('split', String(o.split));
   const { base, dispatcher } = localServer(config);
   let r;
   try {
@@ -170,9 +221,11 @@ export async function exportBundle(config: BerthConfig, images: string[], output
     throw new ConfigError(`${config.storage.root} is in use, but no berth answers on ${base}: ${(err as Error).message}`);
   }
   if (r.statusCode !== 200) await answer(r);
-  await write(r.body, Number(r.headers['x-berth-export-bytes'] ?? 0));
-  const excluded = r.headers['x-berth-export-excluded'];
-  process.stdout.write(`${JSON.stringify({ images: images.length, output, ...(typeof excluded === 'string' ? { excluded: JSON.parse(excluded) } : {}) })}\n`);
+  const h = (name: string) => (typeof r.headers[name] === 'string' ? (r.headers[name] as string) : undefined);
+  const split = o.split === undefined ? undefined : { parts: Number(h('x-berth-split-parts')), bundle: h('x-berth-split-bundle') ?? '' };
+  const files = await write(r.body, Number(h('x-berth-export-bytes') ?? 0), split);
+  const excluded = h('x-berth-export-excluded');
+  process.stdout.write(`${JSON.stringify({ images: images.length, output, ...(excluded ? { excluded: JSON.parse(excluded) } : {}), ...(split ? { bundle: split.bundle, parts: files } : {}) })}\n`);
 }
 
 /** The running server's JSON answer to `method path`, or, with the root stopped, `local` computed on it. */

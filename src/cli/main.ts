@@ -14,6 +14,7 @@
  */
 import { Command } from 'commander';
 import { ConfigError, EngineError, durationMs, loadConfig, type BerthConfig } from '../config/config.js';
+import { byteSize } from '../config/units.js';
 import type { ImportOptions } from '../bundles/importer.js';
 
 // Each subcommand imports its own modules when it runs: `berth serve` never loads the HTTP client,
@@ -56,18 +57,18 @@ onRoot('verify', 're-hash every blob and manifest and check the index against th
   });
 
 onRoot('import', 'load a content bundle: an OCI layout (directory or tar, gzip or not) or a docker save archive')
-  .argument('<file>', 'the bundle')
+  .argument('<file...>', "the bundle, or a split bundle's parts (in any order; parts already in are skipped)")
   .option('--prefix <prefix>', 'put every repository under this prefix (default for foreign names: mirror.prefix)')
   .option('--repository <name>', 'the repository for images the bundle names only by tag, or not at all')
   .option('--name <name>', "the bundle's name in berth bundles list (default: what the bundle says, else its file name)")
   .option('--version <version>', "the bundle's version (default: what the bundle says, else its digest's first 12 digits)")
-  .action(async (file: string, opts: { prefix?: string; repository?: string; name?: string; version?: string; root?: string; config?: string }) => {
+  .action(async (files: string[], opts: { prefix?: string; repository?: string; name?: string; version?: string; root?: string; config?: string }) => {
     const o: ImportOptions = {};
     if (opts.prefix !== undefined) o.prefix = opts.prefix;
     if (opts.repository !== undefined) o.repository = opts.repository;
     if (opts.name !== undefined) o.name = opts.name;
     if (opts.version !== undefined) o.version = opts.version;
-    await (await import('./bundles.js')).importBundle(await configOf(opts), file, o);
+    await (await import('./bundles.js')).importBundle(await configOf(opts), files, o);
   });
 
 onRoot('export', 'write images (repo:tag or repo@digest) as an OCI layout tar')
@@ -76,10 +77,13 @@ onRoot('export', 'write images (repo:tag or repo@digest) as an OCI layout tar')
   .option('--exclude-from <inventory>', "a delta bundle: leave out the blobs a site's inventory (berth inventory) lists")
   .option('--name <name>', "the bundle's name, recorded by the registries that import it")
   .option('--version <version>', "the bundle's version, likewise (retention keeps the last N versions of a name)")
-  .action(async (images: string[], opts: { output: string; excludeFrom?: string; name?: string; version?: string; root?: string; config?: string }) =>
-    (await import('./bundles.js')).exportBundle(await configOf(opts), images, opts.output, opts.excludeFrom, {
+  .option('--split <size>', 'write parts of at most this size (4G, 650M, ...) for removable media: <output>.part<i>of<n>')
+  .action(async (images: string[], opts: { output: string; excludeFrom?: string; name?: string; version?: string; split?: string; root?: string; config?: string }) =>
+    (await import('./bundles.js')).exportBundle(await configOf(opts), images, opts.output, {
+      ...(opts.excludeFrom !== undefined ? { excludeFrom: opts.excludeFrom } : {}),
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       ...(opts.version !== undefined ? { version: opts.version } : {}),
+      ...(opts.split !== undefined ? { split: byteSize(opts.split) } : {}),
     }),
   );
 

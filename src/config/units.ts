@@ -21,3 +21,12 @@ export function durationMs(v: string | number): number {
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit;
 }
+
+/** A size such as 4G, 650M, 512K or a number of bytes (binary units: 1K = 1024). */
+export function byteSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i.exec(v.trim());
+  if (!m) throw new ConfigError(`"${v}" is not a size (such as 4G, 650M, 512K or a number of bytes)`);
+  const n = Math.floor(Number(m[1]) * 1024 ** ' KMGT'.indexOf((m[2] || ' ').toUpperCase()));
+  if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`"${v}" is not a size berth can use`);
+  return n;
+}

@@ -8,6 +8,8 @@
  *     tmp/<random>                   monolithic uploads while they are written and hashed; pull-through
  *                                    fetches (readable while they arrive) and staged bundle files
  *     index/                         the LevelDB metadata index, manifests' bytes included (src/index/keys.ts)
+ *     imports/<bundle id>/           a split bundle whose parts are still arriving (bundles/parts.ts): the
+ *                                    parts done, the segments of blobs cut between parts, its index.json
  *     auth/token.key                 the token service's signing key, when berth made it
  *
  * Blobs are global: repositories own no bytes, only index entries that link them, so a blob pushed
@@ -75,6 +77,11 @@ export class StorePaths {
   readinessProbe(): string {
     return join(this.root, 'tmp', `readyz-${process.pid}`);
   }
+  /** The state of a split bundle's import while its parts arrive; `id` is the bundle's hex digest. */
+  importState(id: string): string {
+    return join(this.root, 'imports', id);
+  }
+
   newTemp(): string {
     return join(this.root, 'tmp', randomBytes(12).toString('hex'));
   }

@@ -14,7 +14,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../oci/errors.js';
 import type { BundleImporter, ImportOptions } from '../../bundles/importer.js';
-import type { BundleExporter } from '../../bundles/exporter.js';
+import { splitPlan, type BundleExporter } from '../../bundles/exporter.js';
 import { requireAdmin, type ApiAuth } from '../api-caller.js';
 import { sendError } from '../errors.js';
 import { discard, query, readBounded } from '../request.js';
@@ -90,9 +90,15 @@ export async function bundleRoutes(app: FastifyInstance, bundles: Bundles, auth:
       const q = query(request);
       const opts = { ...(exclude ? { exclude } : {}), ...(q.get('name') ? { name: q.get('name')! } : {}), ...(q.get('version') ? { version: q.get('version')! } : {}) };
       const plan = await bundles.exporter.plan(images, opts); // a missing image is an error before any byte
+      // --split: the command line cuts the stream into parts; it needs their count and id first
+      const split = q.get('split') ? splitPlan(plan, Number(q.get('split'))) : undefined;
       reply.hijack();
       const headers: Record<string, string> = { 'content-type': 'application/x-tar', 'x-berth-export-bytes': String(plan.bytes) };
       if (plan.excluded) headers['x-berth-export-excluded'] = JSON.stringify(plan.excluded);
+      if (split) {
+        headers['x-berth-split-parts'] = String(split.parts);
+        headers['x-berth-split-bundle'] = split.bundle;
+      }
       reply.raw.writeHead(200, headers);
       await bundles.exporter.write(plan, reply.raw).catch(() => reply.raw.destroy());
     };
