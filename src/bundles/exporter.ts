@@ -5,6 +5,10 @@
  * or from a registry that imported the bundle, gives the same bytes. Everything is checked to be
  * there before the first byte is written.
  *
+ * With `--platform`, each index is carried as it is (its digest is what clients resolve) but only the
+ * children of those platforms (and their attestations) go with it; index.json names the platforms
+ * (BERTH_PLATFORMS) so the importing registry keeps that index sparse on purpose too.
+ *
  * A delta bundle (`--exclude-from` a site's inventory) leaves out the blobs the site holds; manifests
  * are always carried. Its index.json says so (the BERTH_DELTA annotation), so the importer knows to
  * find those blobs in its own store, and other tools see an image layout that is incomplete on purpose.
@@ -16,7 +20,9 @@ import { parseDigest } from '../oci/digest.js';
 import { checkName } from '../oci/names.js';
 import type { BlobStore } from '../storage/blobstore.js';
 import type { Registry } from '../registry/registry.js';
-import { BERTH_DELTA, BERTH_REPOSITORY, BERTH_TAG } from './importer.js';
+import { BERTH_DELTA, BERTH_PLATFORMS, BERTH_REPOSITORY, BERTH_TAG } from './importer.js';
+import { keptChildren, parsePlatform, platformName } from '../oci/platforms.js';
+import { parseManifest } from '../oci/manifest.js';
 import { BUNDLE_NAME, BUNDLE_VERSION, checkBundleName, checkBundleVersion } from './records.js';
 import { planParts } from './parts.js';
 
@@ -34,6 +40,8 @@ export interface ExportOptions {
   /** The bundle's name and version, for the record its import makes (records.ts). */
   name?: string;
   version?: string;
+  /** Only these platforms' children of each index (os/arch[/variant]); the index itself as it is. */
+  platforms?: string[];
 }
 
 /** `repo:tag`, `repo@sha256:...` or `repo` (tag latest), in this registry's own names. */
@@ -79,6 +87,9 @@ async function planExport(registry: Registry, store: BlobStore, images: string[]
   const blobs = new Map<string, number>();
   const excluded = new Map<string, number>();
   const index: object[] = [];
+  const wanted = opts.platforms?.map(parsePlatform);
+  // the platforms the bundle holds: those asked for, or those of sparse indexes met on the way
+  const platforms = new Set(wanted?.map(platformName));
   for (const image of images) {
     const { repository, ref, tag } = parseLocalImage(image);
     const top = await registry.manifests.get(repository, ref);
@@ -86,7 +97,14 @@ async function planExport(registry: Registry, store: BlobStore, images: string[]
       const { record, bytes } = await registry.manifests.get(repository, digest);
       manifests.set(record.digest, bytes);
       if (depth > 8) throw new RegistryError('MANIFEST_INVALID', `manifests nest too deep under ${image}`);
-      for (const child of record.manifests) await walk(child, depth + 1);
+      let children = record.manifests;
+      const only = wanted ?? record.platforms?.map(parsePlatform);
+      if (only && children.length) {
+        const kept = keptChildren(parseManifest(bytes, record.mediaType).children ?? [], only);
+        children = children.filter((c) => kept.has(c));
+        for (const p of record.platforms ?? []) if (!wanted) platforms.add(p);
+      }
+      for (const child of children) await walk(child, depth + 1);
       for (const b of record.blobs) {
         const s = await store.stat(parseDigest(b));
         if (!s) throw new RegistryError('BLOB_UNKNOWN', `${image}: blob ${b} is not stored here (a mirrored image never pulled whole?)`);
@@ -106,6 +124,7 @@ async function planExport(registry: Registry, store: BlobStore, images: string[]
   if (opts.name !== undefined) annotations[BUNDLE_NAME] = checkBundleName(opts.name);
   if (opts.version !== undefined) annotations[BUNDLE_VERSION] = checkBundleVersion(opts.version);
   if (opts.exclude) annotations[BERTH_DELTA] = 'true';
+  if (platforms.size) annotations[BERTH_PLATFORMS] = [...platforms].sort().join(',');
   const plan: ExportPlan = { manifests, blobs, index, bytes, annotations };
   if (opts.exclude) plan.excluded = { blobs: excluded.size, bytes: [...excluded.values()].reduce((a, n) => a + n, 0) };
   return plan;

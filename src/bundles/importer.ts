@@ -18,6 +18,7 @@ import { RegistryError } from '../oci/errors.js';
 import { digestBytes, parseDigest } from '../oci/digest.js';
 import { BUNDLE_NAME, BUNDLE_VERSION, checkBundleName, checkBundleVersion, nameFromFile } from './records.js';
 import { PART_HEADER, PartState, parsePartHeader, type PartHeader } from './parts.js';
+import { keptChildren, parsePlatform, type Platform } from '../oci/platforms.js';
 import { KeyedMutex } from '../registry/locks.js';
 import { parseManifest } from '../oci/manifest.js';
 import { checkName, isValidTag } from '../oci/names.js';
@@ -34,6 +35,8 @@ export const BERTH_REPOSITORY = 'dev.berth.repository';
 export const BERTH_TAG = 'dev.berth.tag';
 /** On index.json itself: a delta bundle, whose blobs the receiving site already holds are left out. */
 export const BERTH_DELTA = 'dev.berth.bundle.delta';
+/** On index.json itself: its indexes carry only these platforms' children (comma-separated). */
+export const BERTH_PLATFORMS = 'dev.berth.bundle.platforms';
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const CONTAINERD_NAME = 'io.containerd.image.name';
 
@@ -49,6 +52,8 @@ export interface ImportOptions {
   version?: string;
   /** The bundle's file name: its record's name when neither the options nor the bundle give one. */
   fileName?: string;
+  /** Only these platforms' children of each index (os/arch[/variant]); default: what the bundle says. */
+  platforms?: string[];
 }
 
 export interface ImportedImage {
@@ -238,7 +243,7 @@ export class BundleImporter {
    * Manifests children first, and the blobs they need; refuses anything the bundle lacks. A delta's
    * blobs that are neither in it nor stored here are added to `missing` (refused once all are known).
    */
-  private async plan(files: BundleFiles, extra: Map<string, Node>, image: BundleImage, missing?: Set<string>): Promise<{ nodes: Node[]; blobs: Map<string, number> }> {
+  private async plan(files: BundleFiles, extra: Map<string, Node>, image: BundleImage, missing?: Set<string>, platforms?: Platform[]): Promise<{ nodes: Node[]; blobs: Map<string, number> }> {
     const nodes: Node[] = [];
     const blobs = new Map<string, number>();
     const seen = new Set<string>();
@@ -248,7 +253,13 @@ export class BundleImporter {
       seen.add(digest);
       const node = await this.readManifest(files, extra, digest, mediaType);
       const parsed = parseManifest(node.bytes, node.mediaType);
-      for (const child of parsed.manifests) await visit(child, undefined, depth + 1);
+      let children = parsed.manifests;
+      if (platforms && parsed.children) {
+        const kept = keptChildren(parsed.children, platforms);
+        children = children.filter((c) => kept.has(c));
+        node.platforms = platforms;
+      }
+      for (const child of children) await visit(child, undefined, depth + 1);
       for (const b of parsed.blobs) {
         const s = files.blobs.has(b) || missing ? await this.store.stat(parseDigest(b)) : undefined;
         if (s) blobs.set(b, s.size);
@@ -287,7 +298,9 @@ export class BundleImporter {
     const naming = BundleImporter.naming(opts, layout?.annotations ?? {}, digest);
     const missing = layout?.annotations[BERTH_DELTA] === 'true' ? new Set<string>() : undefined;
     const plans = [];
-    for (const image of images) plans.push({ image, ...(await this.plan(files, extra, image, missing)) });
+    const listed = opts.platforms ?? layout?.annotations[BERTH_PLATFORMS]?.split(',');
+    const platforms = listed?.map(parsePlatform);
+    for (const image of images) plans.push({ image, ...(await this.plan(files, extra, image, missing, platforms)) });
     if (missing?.size) {
       const list = [...missing].sort();
       throw new RegistryError('BLOB_UNKNOWN', `bundle refused: it is a delta bundle and ${list.length} blob(s) it relies on are not in this registry: ${list.join(', ')}`, {
@@ -303,7 +316,7 @@ export class BundleImporter {
       }
       for (const node of nodes) {
         const top = node.digest === image.digest;
-        await this.registry.manifests.put(image.repository, top && image.tag ? image.tag : node.digest, node.mediaType, node.bytes);
+        await this.registry.manifests.put(image.repository, top && image.tag ? image.tag : node.digest, node.mediaType, node.bytes, node.platforms ? { platforms: node.platforms } : {});
         report.manifests++;
       }
       const done: ImportedImage = { repository: image.repository, digest: image.digest };

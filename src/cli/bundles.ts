@@ -107,6 +107,7 @@ async function importOne(config: BerthConfig, opened: OpenRegistry | undefined, 
   if (opts.prefix !== undefined) q.set('prefix', opts.prefix);
   if (opts.repository) q.set('repository', opts.repository);
   for (const k of ['name', 'version'] as const) if (opts[k] !== undefined) q.set(k, opts[k]);
+  for (const p of opts.platforms ?? []) q.append('platform', p);
   q.set('fileName', basename(file));
   const { base, dispatcher } = localServer(config);
   const p = progress(s.isDirectory() ? undefined : s.size, 'import');
@@ -163,10 +164,11 @@ export interface ExportCli {
   version?: string;
   /** --split: the largest part, in bytes. */
   split?: number;
+  platforms?: string[];
 }
 
 export async function exportBundle(config: BerthConfig, images: string[], output: string, o: ExportCli = {}): Promise<void> {
-  const naming = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.version !== undefined ? { version: o.version } : {}) };
+  const naming = { ...(o.name !== undefined ? { name: o.name } : {}), ...(o.version !== undefined ? { version: o.version } : {}), ...(o.platforms ? { platforms: o.platforms } : {}) };
   const inventoryText = o.excludeFrom === undefined ? undefined : await readFile(o.excludeFrom, 'utf8').catch((err: Error) => {
     throw new ConfigError(`--exclude-from ${o.excludeFrom}: ${err.message}`);
   });
@@ -212,6 +214,7 @@ export async function exportBundle(config: BerthConfig, images: string[], output
   for (const i of images) q.append('image', i);
   if (naming.name !== undefined) q.set('name', naming.name);
   if (naming.version !== undefined) q.set('version', naming.version);
+  for (const p of o.platforms ?? []) q.append('platform', p);
   if (o.split !== undefined) q.set('split', String(o.split));
   const { base, dispatcher } = localServer(config);
   let r;

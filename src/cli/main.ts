@@ -32,6 +32,9 @@ function onRoot(name: string, description: string): Command {
     .option('--config <file>', 'YAML or JSON configuration file');
 }
 
+/** --platform linux/amd64 --platform linux/arm64, or linux/amd64,linux/arm64 */
+const platformList = (v: string, all: string[]) => [...all, ...v.split(',').map((p) => p.trim()).filter((p) => p !== '')];
+
 async function configOf(opts: { root?: string; config?: string }): Promise<BerthConfig> {
   const config = await loadConfig(opts.config);
   if (opts.root) config.storage.root = opts.root;
@@ -62,12 +65,14 @@ onRoot('import', 'load a content bundle: an OCI layout (directory or tar, gzip o
   .option('--repository <name>', 'the repository for images the bundle names only by tag, or not at all')
   .option('--name <name>', "the bundle's name in berth bundles list (default: what the bundle says, else its file name)")
   .option('--version <version>', "the bundle's version (default: what the bundle says, else its digest's first 12 digits)")
-  .action(async (files: string[], opts: { prefix?: string; repository?: string; name?: string; version?: string; root?: string; config?: string }) => {
+  .option('--platform <os/arch>', "keep only these platforms' children of each index (repeat or comma-separate; default: what the bundle says)", platformList, [] as string[])
+  .action(async (files: string[], opts: { prefix?: string; repository?: string; name?: string; version?: string; platform: string[]; root?: string; config?: string }) => {
     const o: ImportOptions = {};
     if (opts.prefix !== undefined) o.prefix = opts.prefix;
     if (opts.repository !== undefined) o.repository = opts.repository;
     if (opts.name !== undefined) o.name = opts.name;
     if (opts.version !== undefined) o.version = opts.version;
+    if (opts.platform.length) o.platforms = opts.platform;
     await (await import('./bundles.js')).importBundle(await configOf(opts), files, o);
   });
 
@@ -78,12 +83,14 @@ onRoot('export', 'write images (repo:tag or repo@digest) as an OCI layout tar')
   .option('--name <name>', "the bundle's name, recorded by the registries that import it")
   .option('--version <version>', "the bundle's version, likewise (retention keeps the last N versions of a name)")
   .option('--split <size>', 'write parts of at most this size (4G, 650M, ...) for removable media: <output>.part<i>of<n>')
-  .action(async (images: string[], opts: { output: string; excludeFrom?: string; name?: string; version?: string; split?: string; root?: string; config?: string }) =>
+  .option('--platform <os/arch>', "carry only these platforms' children of each index (repeat or comma-separate)", platformList, [] as string[])
+  .action(async (images: string[], opts: { output: string; excludeFrom?: string; name?: string; version?: string; split?: string; platform: string[]; root?: string; config?: string }) =>
     (await import('./bundles.js')).exportBundle(await configOf(opts), images, opts.output, {
       ...(opts.excludeFrom !== undefined ? { excludeFrom: opts.excludeFrom } : {}),
       ...(opts.name !== undefined ? { name: opts.name } : {}),
       ...(opts.version !== undefined ? { version: opts.version } : {}),
       ...(opts.split !== undefined ? { split: byteSize(opts.split) } : {}),
+      ...(opts.platform.length ? { platforms: opts.platform } : {}),
     }),
   );
 

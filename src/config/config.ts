@@ -116,6 +116,8 @@ export interface MetadataConfig {
 export interface MirrorConfig {
   /** Mirrored content lives under `<prefix>/<host>/<repository>` ('' by default). */
   prefix?: string;
+  /** Only these platforms' children of a mirrored index are fetched ahead (os/arch[/variant]); all by default. */
+  platforms?: string[];
   /** A cached tag is re-validated upstream at most this often (default 5m). */
   tagTTL?: string | number;
   /** Connecting to an upstream (default 3s); then its response headers (timeout, default 10s). */

@@ -51,6 +51,7 @@ export const SHAPE: Shape = {
   },
   mirror: {
     prefix: 'string',
+    platforms: 'strings',
     tagTTL: 'duration',
     connectTimeout: 'duration',
     timeout: 'duration',

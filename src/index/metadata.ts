@@ -21,6 +21,13 @@ export interface ManifestRecord {
   artifactType?: string;
   annotations?: Record<string, string>;
   pushedAt: number;
+  /**
+   * An index stored with only the children of these platforms (os/arch[/variant]), on purpose
+   * (mirror.platforms, import or export --platform): the others may be absent.
+   */
+  platforms?: string[];
+  /** Stored by the pull-through mirror: its blobs and children arrive on demand, so may be absent. */
+  mirrored?: true;
 }
 
 export interface UploadRecord {

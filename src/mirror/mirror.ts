@@ -7,6 +7,7 @@ import { MirrorNames, canonicalHost, isHost } from './names.js';
 import { PullThrough } from './pull-through.js';
 import { Upstream } from './upstream.js';
 import { MirrorSync, splitRepository } from './sync.js';
+import { parsePlatform } from '../oci/platforms.js';
 
 export interface Mirror {
   names: MirrorNames;
@@ -22,6 +23,13 @@ const ms = (v: string | number | undefined, fallback: string) => durationMs(v ??
 
 /** What `mirror:` must satisfy beyond its shape; a ConfigError names the place. Opens no connection. */
 export function validateMirror(cfg: MirrorConfig): void {
+  (cfg.platforms ?? []).forEach((p, i) => {
+    try {
+      parsePlatform(p);
+    } catch (err) {
+      throw new ConfigError(`mirror.platforms[${i}]: ${(err as Error).message}`);
+    }
+  });
   const hosts = new Set<string>();
   (cfg.upstreams ?? []).forEach((u, i) => {
     const host = canonicalHost(u.host);
@@ -75,9 +83,10 @@ export function openMirror(cfg: MirrorConfig, opened: Pick<OpenRegistry, 'regist
   const prefix = (cfg.prefix ?? '').replace(/^\/+|\/+$/g, '');
   const names = new MirrorNames(prefix, [...upstreams.keys()]);
   const online = cfg.sync?.enable ?? true;
-  const pull = new PullThrough(opened.registry, opened.blobs, opened.index, upstreams, { tagTTLms: ms(cfg.tagTTL, '5m'), online });
+  const platforms = cfg.platforms?.length ? cfg.platforms.map(parsePlatform) : undefined;
+  const pull = new PullThrough(opened.registry, opened.blobs, opened.index, upstreams, { tagTTLms: ms(cfg.tagTTL, '5m'), online, ...(platforms ? { platforms } : {}) });
   const images = cfg.sync?.images ?? [];
-  const sync = online && images.length > 0 ? new MirrorSync(images, names, pull) : undefined;
+  const sync = online && images.length > 0 ? new MirrorSync(images, names, pull, platforms) : undefined;
   return {
     names,
     pull,

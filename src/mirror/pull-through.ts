@@ -10,6 +10,8 @@ import { digestBytes, parseDigest, tryParseDigest, type Digest } from '../oci/di
 import { baseMediaType, manifestKind, MT } from '../oci/mediatypes.js';
 import type { BlobFill, BlobStore, OpenBlob } from '../storage/blobstore.js';
 import type { MetadataIndex } from '../index/metadata.js';
+import type { Platform } from '../oci/platforms.js';
+import { parseManifest } from '../oci/manifest.js';
 import type { Registry } from '../registry/registry.js';
 import { parseReference } from '../registry/manifests.js';
 import type { CachedManifest } from '../registry/manifest-cache.js';
@@ -24,6 +26,8 @@ export interface PullThroughOptions {
   tagTTLms: number;
   /** mirror.sync.enable: false means no upstream is ever contacted (air-gapped). */
   online: boolean;
+  /** mirror.platforms: a mirrored index's record says it holds only these platforms' children. */
+  platforms?: Platform[];
 }
 
 export interface MirrorCounters {
@@ -105,9 +109,30 @@ export class PullThrough {
           this.log?.warn({ upstream: upstream.host, repository: local, tag: ref, err: (err as Error).message }, 'serving cached tag: upstream failed');
           return cached;
         }
+        if (r.kind === 'digest' && !(err instanceof UpstreamError && err.notFound)) {
+          const why = await this.leftOut(local, r.digest.value);
+          if (why) throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${r.digest.value} is not kept here: ${why}, and its upstream is unreachable`);
+        }
         throw unavailable(err, 'MANIFEST_UNKNOWN', `manifest ${remote!.host}/${remote!.repo}:${ref.slice(0, 80)}`);
       }
     });
+  }
+
+  /**
+   * Why a child manifest is absent on purpose: an index of the repository kept for some platforms
+   * only (mirror.platforms) names it for another. Asked only when the upstream cannot fill it: the
+   * client then gets a clean MANIFEST_UNKNOWN instead of a 503 that invites retries.
+   */
+  private async leftOut(local: string, digest: string): Promise<string | undefined> {
+    for (const rec of await this.index.listManifests(local)) {
+      if (!rec.platforms || !rec.manifests.includes(digest)) continue;
+      const bytes = await this.index.manifestBytes(rec.digest);
+      const child = bytes && parseManifest(bytes, rec.mediaType).children?.find((c) => c.digest === digest);
+      const p = child?.platform as { os?: string; architecture?: string; variant?: string } | undefined;
+      const name = p ? [p.os, p.architecture, p.variant].filter((x) => x).join('/') : 'a child';
+      return `it is the ${name} child of index ${rec.digest}, kept for ${rec.platforms.join(', ')} only (mirror.platforms)`;
+    }
+    return undefined;
   }
 
   private async fetchManifest(upstream: Upstream, local: string, remote: Remote, ref: string, cached: CachedManifest | undefined): Promise<CachedManifest> {
@@ -147,7 +172,7 @@ export class PullThrough {
       throw new UpstreamError(`upstream manifest bytes hash to ${digest.value}, not ${(byDigest ?? said)!.value}`);
     }
     const ct = baseMediaType(String(r.headers['content-type'] ?? ''));
-    const record = await this.registry.manifests.put(local, ref, ct && manifestKind(ct) ? ct : undefined, bytes, { mirrored: true });
+    const record = await this.registry.manifests.put(local, ref, ct && manifestKind(ct) ? ct : undefined, bytes, { mirrored: true, ...(this.opts.platforms ? { platforms: this.opts.platforms } : {}) });
     if (!byDigest) this.markFresh(local, ref);
     return { record, bytes };
   }

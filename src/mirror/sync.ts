@@ -6,6 +6,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { globToRegExp } from '../auth/policy.js';
 import type { ManifestRecord } from '../index/metadata.js';
+import { keptChildren, type Platform } from '../oci/platforms.js';
+import { parseManifest } from '../oci/manifest.js';
 import type { PullThrough } from './pull-through.js';
 import { canonicalHost, upstreamRepo, type MirrorNames, type Remote } from './names.js';
 
@@ -41,6 +43,8 @@ export class MirrorSync {
     private readonly images: SyncImage[],
     private readonly names: MirrorNames,
     private readonly pull: PullThrough,
+    /** mirror.platforms: of an index, only these platforms' children are fetched ahead. */
+    private readonly platforms?: readonly Platform[],
     public log?: FastifyBaseLogger,
   ) {}
 
@@ -76,9 +80,14 @@ export class MirrorSync {
   }
 
   private async walk(local: string, remote: Remote, ref: string, report: SyncReport): Promise<void> {
-    const { record }: { record: ManifestRecord } = await this.pull.manifest(local, remote, ref);
+    const { record, bytes }: { record: ManifestRecord; bytes: Buffer } = await this.pull.manifest(local, remote, ref);
     report.manifests++;
-    for (const child of record.manifests) await this.walk(local, remote, child, report);
+    let children = record.manifests;
+    if (this.platforms && children.length) {
+      const kept = keptChildren(parseManifest(bytes, record.mediaType).children ?? [], this.platforms);
+      children = children.filter((c) => kept.has(c));
+    }
+    for (const child of children) await this.walk(local, remote, child, report);
     for (const blob of record.blobs) {
       await this.pull.prefetchBlob(local, remote, blob);
       report.blobs++;

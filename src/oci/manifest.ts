@@ -24,6 +24,8 @@ export interface ParsedManifest {
   blobs: string[];
   /** Child manifests of an index that must already be in the repository. */
   manifests: string[];
+  /** An index's entries as written (platforms, annotations): what a platform filter reads. */
+  children?: Descriptor[];
   subject?: Descriptor;
   /** The artifact type a referrers response reports (image-spec: artifactType, else config.mediaType). */
   artifactType?: string;
@@ -124,7 +126,8 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     artifactType ??= config.mediaType;
   } else {
     if (!Array.isArray(body.manifests)) throw invalid('manifests is required');
-    parsed.manifests = descriptorList(body.manifests, 'manifests').map((m) => m.digest);
+    parsed.children = descriptorList(body.manifests, 'manifests');
+    parsed.manifests = parsed.children.map((m) => m.digest);
   }
   if (subject) parsed.subject = subject;
   if (artifactType !== undefined) parsed.artifactType = artifactType;

@@ -4,6 +4,7 @@
  * their digest and are served back byte for byte with the media type they were pushed with.
  */
 import { RegistryError } from '../oci/errors.js';
+import { keptChildren, platformName, type Platform } from '../oci/platforms.js';
 import { digestBytes, looksLikeDigest, parseDigest, type Digest } from '../oci/digest.js';
 import { isValidTag } from '../oci/names.js';
 import { ImmutableTags } from './immutable-tags.js';
@@ -150,9 +151,11 @@ export class ManifestService {
 
   /**
    * `mirrored`: the manifest comes from an upstream (pull-through), whose blobs and children arrive
-   * later, on demand; its references are not required to be present yet.
+   * later, on demand; its references are not required to be present yet. `platforms`: an index is
+   * kept with the children of these platforms only (oci/platforms.ts), the others may be absent; the
+   * record says so.
    */
-  async put(repo: string, ref: string, contentType: string | undefined, bytes: Buffer, opts: { mirrored?: boolean; tags?: string[] } = {}): Promise<ManifestRecord> {
+  async put(repo: string, ref: string, contentType: string | undefined, bytes: Buffer, opts: { mirrored?: boolean; tags?: string[]; platforms?: readonly Platform[] } = {}): Promise<ManifestRecord> {
     const r = parseReference(ref);
     if (!r) throw new RegistryError('MANIFEST_INVALID', `invalid tag: ${ref.slice(0, 140)}`);
     for (const t of opts.tags ?? []) if (!isValidTag(t)) throw new RegistryError('MANIFEST_INVALID', `invalid tag: ${t.slice(0, 140)}`);
@@ -177,7 +180,8 @@ export class ManifestService {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `blob unknown to repository: ${b}`, { detail: { digest: b } });
         }
       }
-      for (const m of opts.mirrored ? [] : parsed.manifests) {
+      const sparse = opts.platforms && parsed.children ? keptChildren(parsed.children, opts.platforms) : undefined;
+      for (const m of opts.mirrored ? [] : parsed.manifests.filter((d) => !sparse || sparse.has(d))) {
         if (!(await this.index.manifest(repo, m))) {
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest unknown to repository: ${m}`, { detail: { digest: m } });
         }
@@ -193,6 +197,8 @@ export class ManifestService {
       if (parsed.subject) record.subject = parsed.subject.digest;
       if (parsed.artifactType !== undefined) record.artifactType = parsed.artifactType;
       if (parsed.annotations) record.annotations = parsed.annotations;
+      if (sparse) record.platforms = opts.platforms!.map(platformName);
+      if (opts.mirrored) record.mirrored = true;
       this.cache.bump();
       try {
         // shared with garbage collection's sweep of unreferenced manifest bytes (they are written together)

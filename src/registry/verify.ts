@@ -17,9 +17,12 @@ import type { KeyedLock } from './coordination.js';
 import type { ManifestService } from './manifests.js';
 import { allRepositories } from '../index/repositories.js';
 import { linkedBlobs } from './linked-blobs.js';
+import { keptChildren, parsePlatform } from '../oci/platforms.js';
+import { parseManifest } from '../oci/manifest.js';
 
 export interface Problem {
-  kind: 'corrupt-blob' | 'missing-blob' | 'wrong-size' | 'corrupt-manifest' | 'missing-manifest';
+  /** missing-child: an index names a manifest the repository lacks (and did not leave out on purpose). */
+  kind: 'corrupt-blob' | 'missing-blob' | 'wrong-size' | 'corrupt-manifest' | 'missing-manifest' | 'missing-child';
   digest: string;
   repository?: string;
 }
@@ -91,7 +94,18 @@ export class Verifier {
             report.repaired++;
           }
         }
-        for (const r of await this.index.listManifests(repo)) {
+        const records = await this.index.listManifests(repo);
+        const present = new Set(records.map((r) => r.digest));
+        for (const r of records) {
+          // an index's children are all there, unless the mirror fills them on demand or the index
+          // was kept for some platforms only (mirror.platforms, --platform): then only those must be
+          let absent = r.mirrored ? [] : r.manifests.filter((c) => !present.has(c));
+          if (absent.length && r.platforms) {
+            const bytes = await this.index.manifestBytes(r.digest);
+            const kept = bytes ? keptChildren(parseManifest(bytes, r.mediaType).children ?? [], r.platforms.map(parsePlatform)) : new Set<string>();
+            absent = absent.filter((c) => kept.has(c));
+          }
+          for (const c of absent) report.problems.push({ kind: 'missing-child', digest: c, repository: repo });
           const missing = !badManifests.has(r.digest) && (await this.index.manifestBytes(r.digest)) === undefined;
           if (missing) report.problems.push({ kind: 'missing-manifest', digest: r.digest, repository: repo });
           if ((missing || badManifests.has(r.digest)) && repair) {

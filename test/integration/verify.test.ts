@@ -3,7 +3,8 @@ import { truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { blob, errorCode, pushBlob, pushImage } from '../helpers/oci.js';
+import { blob, errorCode, indexOf, pushBlob, pushImage, pushManifest } from '../helpers/oci.js';
+import { parsePlatform } from '../../src/oci/platforms.js';
 
 describe('verify (scrub)', () => {
   let reg: TestRegistry;
@@ -46,5 +47,23 @@ describe('verify (scrub)', () => {
     // the content can be pushed again
     await pushBlob(req, 'scrub/app', corrupt);
     expect((await req('GET', `/v2/scrub/app/blobs/${corrupt.digest}`)).body.equals(corrupt.bytes)).toBe(true);
+  });
+
+  it('finds an index whose child is gone, and passes one kept for some platforms on purpose', async () => {
+    const req = reg.request;
+    const amd = await pushImage(req, 'scrub/multi', 'amd');
+    const arm = await pushImage(req, 'scrub/multi', 'arm');
+    const index = indexOf([amd.manifest, arm.manifest]);
+    await pushManifest(req, 'scrub/multi', 'v1', index);
+    const v = reg.opened.registry.verifier;
+    expect((await v.run(false)).problems).toEqual([]);
+    // the arm64 child deleted by digest while the index still names it: a broken image
+    await reg.opened.index.deleteManifest('scrub/multi', arm.manifest.digest);
+    expect((await v.run(false)).problems).toEqual([{ kind: 'missing-child', digest: arm.manifest.digest, repository: 'scrub/multi' }]);
+    // the same index put for linux/amd64 only: its arm64 child may be absent, its amd64 child may not
+    await reg.opened.registry.manifests.put('scrub/multi', 'v1', index.mediaType, index.bytes, { platforms: [parsePlatform('linux/amd64')] });
+    expect((await v.run(false)).problems).toEqual([]);
+    await reg.opened.index.deleteManifest('scrub/multi', amd.manifest.digest);
+    expect((await v.run(false)).problems).toEqual([{ kind: 'missing-child', digest: amd.manifest.digest, repository: 'scrub/multi' }]);
   });
 });

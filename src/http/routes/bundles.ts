@@ -43,6 +43,7 @@ function importOptions(request: FastifyRequest, bundles: Bundles): ImportOptions
   if (q.get('prefix') !== null) opts.prefix = q.get('prefix')!;
   if (q.get('repository')) opts.repository = q.get('repository')!;
   for (const k of ['name', 'version', 'fileName'] as const) if (q.get(k)) opts[k] = q.get(k)!;
+  if (q.getAll('platform').length) opts.platforms = q.getAll('platform');
   if (bundles.defaultPrefix) opts.defaultPrefix = bundles.defaultPrefix;
   return opts;
 }
@@ -88,7 +89,12 @@ export async function bundleRoutes(app: FastifyInstance, bundles: Bundles, auth:
           ? parseInventory((await readBounded(request, MAX_INVENTORY_BYTES, () => new RegistryError('SIZE_INVALID', 'the inventory is too large', { status: 413 }))).toString('utf8')).blobs
           : undefined;
       const q = query(request);
-      const opts = { ...(exclude ? { exclude } : {}), ...(q.get('name') ? { name: q.get('name')! } : {}), ...(q.get('version') ? { version: q.get('version')! } : {}) };
+      const opts = {
+        ...(exclude ? { exclude } : {}),
+        ...(q.get('name') ? { name: q.get('name')! } : {}),
+        ...(q.get('version') ? { version: q.get('version')! } : {}),
+        ...(q.getAll('platform').length ? { platforms: q.getAll('platform') } : {}),
+      };
       const plan = await bundles.exporter.plan(images, opts); // a missing image is an error before any byte
       // --split: the command line cuts the stream into parts; it needs their count and id first
       const split = q.get('split') ? splitPlan(plan, Number(q.get('split'))) : undefined;
