@@ -81,6 +81,11 @@ export function limitsFrom(config: BerthConfig): Limits {
   };
 }
 
+/** mirror.cache as the web UI's storage page shows it. */
+function mirrorCacheView(cache: import('../mirror/cache-budget.js').CacheBudget) {
+  return async () => ({ bytes: cache.bytes, limit: (await cache.limit()) ?? null, lowWaterPercent: cache.opts.lowWaterPercent ?? null, totals: cache.totals, last: cache.last ?? null });
+}
+
 export async function serve(config: BerthConfig): Promise<void> {
   const { host, port } = parseListen(config.http.listen);
   const opened = await openRegistry(openOptions(config, true));
@@ -94,11 +99,11 @@ export async function serve(config: BerthConfig): Promise<void> {
     },
   };
   // optional features load their modules only when configured (every module loaded stays resident)
-  const mirror = config.mirror ? (await import('../mirror/mirror.js')).openMirror(config.mirror, opened) : undefined;
+  const mirror = config.mirror ? (await import('../mirror/mirror.js')).openMirror(config.mirror, opened, config.storage.root) : undefined;
   const bundles = bundleServices(opened, config.storage.root, config.mirror?.prefix);
 
   const storageStats = new StorageStatsCache(opened.blobs, opened.index);
-  const metrics = config.metrics.enabled ? new (await import('../http/metrics.js')).Metrics({ registry: opened.registry, mirror: mirror?.pull, storage: storageStats.get }) : undefined;
+  const metrics = config.metrics.enabled ? new (await import('../http/metrics.js')).Metrics({ registry: opened.registry, mirror: mirror?.pull, ...(mirror?.cache ? { mirrorCache: mirror.cache } : {}), storage: storageStats.get }) : undefined;
   const sharedAuth = opened.index.shared?.auth;
   const { auth, tokens, passwords, robots } = await authFrom(config, sharedAuth, opened.index);
   const sessions = config.ui.enabled && passwords ? new SessionStore(durationMs(config.ui.sessionTTL), (user) => passwords.users.has(user), sharedAuth?.sessions) : undefined;
@@ -108,6 +113,7 @@ export async function serve(config: BerthConfig): Promise<void> {
         storage: storageStats.get,
         gcSchedule: { enabled: config.storage.gc.enabled, interval: String(config.storage.gc.interval), delay: String(config.storage.gc.delay) },
         secureCookies: tls !== undefined,
+        ...(mirror?.cache ? { mirrorCache: mirrorCacheView(mirror.cache) } : {}),
         ...(config.http.externalUrl ? { registryHost: new URL(config.http.externalUrl).host } : {}),
       })
     : undefined;
@@ -159,6 +165,15 @@ export async function serve(config: BerthConfig): Promise<void> {
   if (mirror?.sync) {
     const sync = mirror.sync;
     every('mirror-sync', mirror.syncIntervalMs, async () => void (await sync.run()), 1000);
+  }
+  // mirror.cache: the least recently pulled mirrored images go while over budget or low on space
+  if (mirror?.cache) {
+    const cache = mirror.cache;
+    every('mirror-cache', mirror.cacheIntervalMs, async () => {
+      const r = await cache.enforce();
+      if (r.evicted.length) app.log.info({ mirrorCache: r }, 'mirror cache eviction');
+    });
+    if (cache.opts.lowWaterPercent !== undefined) opened.registry.uploads.beforeWrite = () => cache.makeRoom();
   }
   // storage.uploadTTL: abandoned upload sessions and their data go away by themselves.
   const ttl = durationMs(config.storage.uploadTTL);

@@ -118,6 +118,19 @@ export interface MirrorConfig {
   prefix?: string;
   /** Only these platforms' children of a mirrored index are fetched ahead (os/arch[/variant]); all by default. */
   platforms?: string[];
+  /** A disk budget for mirrored content (mirror/cache-budget.ts); none by default. */
+  cache?: {
+    /** Bytes (a number, or 50G, 800M...) or a share of the volume ("80%"). */
+    maxBytes?: string | number;
+    /** Evict while the volume's free space is under this share ("10%"). */
+    lowWater?: string;
+    /** Images pulled within this long are never evicted (default 1h). */
+    minAge?: string | number;
+    /** `<host>/<path>[:tag]` globs never evicted. */
+    pin?: string[];
+    /** How often the budget is checked (default 1m). */
+    interval?: string | number;
+  };
   /** A cached tag is re-validated upstream at most this often (default 5m). */
   tagTTL?: string | number;
   /** Connecting to an upstream (default 3s); then its response headers (timeout, default 10s). */

@@ -8,9 +8,9 @@ import { validateAccessControl } from '../auth/config.js';
 import { retentionRules } from '../registry/retention.js';
 import { bundleRetentionRules } from '../registry/bundle-lifecycle.js';
 import { immutableTagRules } from '../registry/immutable-tags.js';
-import { ConfigError, durationMs } from './units.js';
+import { ConfigError, durationMs, sizeOrShare } from './units.js';
 
-export type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'map' | 'retention' | 'bundleRetention' | 'quotas' | 'immutableTags' | 'strings' | 'stringMap';
+export type Leaf = 'string' | 'boolean' | 'number' | 'duration' | 'size' | 'map' | 'retention' | 'bundleRetention' | 'quotas' | 'immutableTags' | 'strings' | 'stringMap';
 /** `$list`: a list of maps of that shape; `$required`: keys each of them must have. */
 export type ListShape = { $list: Shape; $required: readonly string[] };
 export type Shape = { [k: string]: Shape | Leaf | readonly string[] | ListShape };
@@ -52,6 +52,7 @@ export const SHAPE: Shape = {
   mirror: {
     prefix: 'string',
     platforms: 'strings',
+    cache: { maxBytes: 'size', lowWater: 'size', minAge: 'duration', pin: 'strings', interval: 'duration' },
     tagTTL: 'duration',
     connectTimeout: 'duration',
     timeout: 'duration',
@@ -144,6 +145,12 @@ export function check(value: unknown, shape: Shape | ListShape, where: string): 
         retentionRules(v, place, durationMs);
       } catch (err) {
         throw new ConfigError((err as Error).message);
+      }
+    } else if (want === 'size') {
+      try {
+        sizeOrShare(v as string | number);
+      } catch (err) {
+        throw new ConfigError(`${place}: ${(err as Error).message}`);
       }
     } else if (want === 'duration') {
       try {

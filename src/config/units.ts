@@ -30,3 +30,18 @@ export function byteSize(v: string): number {
   if (!Number.isSafeInteger(n) || n <= 0) throw new ConfigError(`"${v}" is not a size berth can use`);
   return n;
 }
+
+/** A size (bytes, or 50G, 800M...) or a share of the volume ("80%"). */
+export function sizeOrShare(v: string | number): { bytes: number } | { percent: number } {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v <= 0) throw new ConfigError(`${v} is not a size in bytes`);
+    return { bytes: v };
+  }
+  const pct = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v);
+  if (pct) {
+    const percent = Number(pct[1]);
+    if (percent <= 0 || percent > 100) throw new ConfigError(`"${v}": a share of the volume between 0 and 100%`);
+    return { percent };
+  }
+  return { bytes: byteSize(v) };
+}

@@ -51,7 +51,7 @@ export interface AppDeps {
   /** loggerInstance's destination when it writes pino's JSON lines: the hot path writes access lines there itself. */
   accessLines?: { write(line: string): void };
   /** The pull-through mirror (issue 7); absent, names are never mapped and nothing is fetched. */
-  mirror?: Pick<Mirror, 'names' | 'pull'>;
+  mirror?: Pick<Mirror, 'names' | 'pull'> & Partial<Pick<Mirror, 'cache'>>;
   /** Serve https with these (key, cert, and for mutual TLS ca + requestCert); absent, plain http. */
   https?: import('node:https').ServerOptions;
   /** Header size, idle timeout, concurrent uploads, rate limit (defaults: DEFAULT_LIMITS, no rate limit). */
@@ -156,7 +156,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ];
 
   if (deps.tokens) await tokenRoutes(app, deps.tokens);
-  await adminRoutes(app, deps.registry, deps.gcDelayMs ?? 3_600_000);
+  await adminRoutes(app, deps.registry, deps.gcDelayMs ?? 3_600_000, deps.mirror?.cache);
   await mirrorHostsRoute(app, () => (deps.mirror ? [...deps.mirror.pull.upstreams.keys()].sort() : []));
   const apiAuth = { ...(deps.auth ? { auth: deps.auth } : {}), ...(deps.sessions ? { sessions: deps.sessions } : {}) };
   // optional features: their modules load only when they are on (every module loaded stays resident)

@@ -9,12 +9,15 @@ import type { Registry as PromRegistry } from 'prom-client';
 import { RequestStats } from './request-stats.js';
 import type { Registry } from '../registry/registry.js';
 import type { PullThrough } from '../mirror/pull-through.js';
+import type { CacheBudget } from '../mirror/cache-budget.js';
 import type { StorageStats } from '../registry/storage-stats.js';
 import type { EventDelivery } from '../events/delivery.js';
 
 export interface MetricsSources {
   registry: Registry;
   mirror?: PullThrough;
+  /** mirror.cache's disk budget, when one is set. */
+  mirrorCache?: CacheBudget;
   /** What storage holds; on every scrape, so it must cache its walk of the store (StorageStatsCache does). */
   storage?: () => Promise<StorageStats>;
   /** The event sinks' delivery, when there are sinks. */
@@ -109,6 +112,14 @@ function collectors(prom: typeof import('prom-client'), sources: MetricsSources)
     new Gauge({ name: 'berth_mirror_fetches_in_progress', help: 'Blobs being fetched from upstreams', registers, collect() {
       this.set(mirror.fetchesInProgress);
     } });
+  }
+  const cache = sources.mirrorCache;
+  if (cache) {
+    new Gauge({ name: 'berth_mirror_cache_bytes', help: 'Bytes of the blobs mirrored images hold, at the last budget check (mirror.cache)', registers, collect() {
+      this.set(cache.bytes);
+    } });
+    fromSource('berth_mirror_cache_evictions_total', 'Mirrored images evicted to keep mirror.cache', () => cache.totals.evictions);
+    fromSource('berth_mirror_cache_bytes_freed_total', 'Bytes freed by evicting mirrored images', () => cache.totals.bytesFreed);
   }
   if (sources.events) eventSeries(prom, registers, sources.events);
   return promRegistry;

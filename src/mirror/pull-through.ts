@@ -190,8 +190,15 @@ export class PullThrough {
       await h?.body.dump();
       ok = h?.statusCode === 200;
     }
-    if (ok) await this.registry.uploads.link(local, d, s.size);
-    return ok;
+    if (!ok) return false;
+    try {
+      await this.registry.uploads.link(local, d, s.size);
+    } catch (err) {
+      // collected (mirror.cache, garbage collection) between the look and the link: fetch it again
+      if (err instanceof RegistryError && err.code === 'BLOB_UPLOAD_INVALID') return false;
+      throw err;
+    }
+    return true;
   }
 
   /** Links the blob into `local` once its fill has stored it (a failure is logged once, here). */
@@ -263,7 +270,8 @@ export class PullThrough {
       if (blob) return { digest: d, blob };
     }
     const f = await this.filling(local, remote, d);
-    if (f && f.size !== undefined) return { digest: d, blob: f.fill.reader(f.size) };
+    // follow a fill still running; one that is over has its blob in the store (or none: a clean miss)
+    if (f && f.size !== undefined && !f.fill.over) return { digest: d, blob: f.fill.reader(f.size) };
     if (f) await f.fill.done.catch((err: unknown) => Promise.reject(unavailable(err, 'BLOB_UNKNOWN', `blob ${d.value}`)));
     const blob = await this.store.open(d);
     if (!blob) throw new RegistryError('BLOB_UNKNOWN', `blob unknown: ${d.value}`);

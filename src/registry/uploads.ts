@@ -83,7 +83,11 @@ export class UploadService {
     });
   }
 
+  /** Run before a push writes bytes (mirror.cache makes room on a volume under its low-water mark). */
+  beforeWrite?: () => Promise<void>;
+
   async start(repo: string, owner?: string): Promise<UploadState> {
+    await this.beforeWrite?.();
     const id = randomUUID();
     const rec: UploadRecord = { id, repo, offset: 0, startedAt: Date.now() };
     if (owner !== undefined) rec.owner = owner;
@@ -97,6 +101,7 @@ export class UploadService {
   async monolithic(repo: string, digest: string, body: ByteSource, length?: number): Promise<{ digest: Digest; size: number }> {
     const d = parseDigest(digest);
     if (length !== undefined) await this.quotas?.check(repo, d.value, length); // refuse before reading the body
+    await this.beforeWrite?.();
     const { size } = await this.store.ingest(body, d, length);
     await this.link(repo, d, size);
     return { digest: d, size };

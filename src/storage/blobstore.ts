@@ -52,6 +52,11 @@ export interface BlobFill {
   readonly done: Promise<{ size: number }>;
   /** A reader of the bytes as they arrive; its reads wait for bytes not written yet. */
   reader(size: number): OpenBlob;
+  /**
+   * True once the fill has ended (stored or failed): a reader then has nothing to follow, and the
+   * blob is better opened from the store (a clean miss if it is gone since).
+   */
+  readonly over?: boolean;
 }
 
 export interface BlobFiller {

@@ -31,12 +31,16 @@ export class FsFill implements BlobFill {
   private ended = false;
   private failure: unknown;
   private refs = 1; // the fill's own
+  /** Set when the last holder let go of the temp file's handle: later readers open the published file. */
+  private released = false;
   private waiters: (() => void)[] = [];
+  private readonly target: string;
 
   private constructor(
     private readonly fh: FileHandle,
     job: FillJob,
   ) {
+    this.target = job.target;
     this.done = this.run(job);
     this.done.catch(() => undefined); // readers and the caller see the failure; never unhandled
   }
@@ -67,6 +71,10 @@ export class FsFill implements BlobFill {
     }
   }
 
+  get over(): boolean {
+    return this.ended;
+  }
+
   private wake(): void {
     const w = this.waiters;
     this.waiters = [];
@@ -74,7 +82,10 @@ export class FsFill implements BlobFill {
   }
 
   private async release(): Promise<void> {
-    if (--this.refs === 0) await this.fh.close().catch(() => undefined);
+    if (--this.refs === 0) {
+      this.released = true;
+      await this.fh.close().catch(() => undefined);
+    }
   }
 
   /** Reads at `position` once bytes are there; 0 only at the end of a fill that succeeded. */
@@ -87,6 +98,9 @@ export class FsFill implements BlobFill {
   }
 
   reader(size: number): OpenBlob {
+    // a reader asked for once the fill is over and its handle closed (the caller found the fill
+    // before it was forgotten): the bytes are in the published file, or the fill failed
+    if (this.released) return afterFill(this.target, size, this.failure);
     this.refs++;
     let closed = false;
     const close = async () => {
@@ -118,4 +132,41 @@ export class FsFill implements BlobFill {
       },
     };
   }
+}
+
+/** A reader of a fill that is over: its published file, opened at the first read. */
+function afterFill(target: string, size: number, failure: unknown): OpenBlob {
+  let handle: Promise<FileHandle> | undefined;
+  const fh = () => {
+    if (failure) return Promise.reject(failure);
+    return (handle ??= open(target, 'r'));
+  };
+  const read = async (buf: Buffer, length: number, position: number) => (await (await fh()).read(buf, 0, length, position)).bytesRead;
+  const close = async () => {
+    const h = handle;
+    handle = undefined;
+    if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);
+  };
+  return {
+    size,
+    read,
+    close,
+    stream(start = 0, end = size - 1) {
+      return Readable.from(
+        (async function* () {
+          try {
+            for (let pos = start; pos <= end; ) {
+              const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, end - pos + 1));
+              const n = await read(buf, buf.length, pos);
+              if (n === 0) throw new Error(`blob ended early at ${pos}`);
+              pos += n;
+              yield buf.subarray(0, n);
+            }
+          } finally {
+            await close();
+          }
+        })(),
+      );
+    },
+  };
 }

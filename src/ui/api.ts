@@ -178,6 +178,7 @@ export async function apiRoutes(app: FastifyInstance, ui: UiDeps, a: ApiAuth): P
       return {
         storage: await ui.storage(),
         gc: { ...ui.gcSchedule, running: gc.isRunning, last: gc.last ?? null, totals: gc.totals },
+        mirrorCache: ui.mirrorCache ? await ui.mirrorCache() : null,
       };
     });
   });

@@ -15,6 +15,14 @@ import { UsageCache } from './usage.js';
 import { apiRoutes } from './api.js';
 import { DEFAULT_PUBLIC_DIR, staticRoutes } from './static.js';
 
+export interface MirrorCacheView {
+  bytes: number;
+  limit: number | null;
+  lowWaterPercent: number | null;
+  totals: { evictions: number; bytesFreed: number };
+  last: { evicted: { repository: string; digest: string; tags: string[] }[]; ms: number } | null;
+}
+
 export interface UiDeps {
   registry: Registry;
   browse: Browse;
@@ -23,6 +31,8 @@ export interface UiDeps {
   passwords?: PasswordCheck;
   /** What storage holds (a walk of the store, cached). */
   storage: () => Promise<StorageStats>;
+  /** mirror.cache's budget and evictions, when one is set (the storage page). */
+  mirrorCache?: () => Promise<MirrorCacheView>;
   /** storage.gc as configured, for the storage page. */
   gcSchedule: { enabled: boolean; interval: string; delay: string };
   /** Mark the session cookie Secure (berth serves https). */

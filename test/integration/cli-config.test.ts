@@ -18,6 +18,9 @@ describe('berth config check', () => {
       ['storage:\n  fsync: "yes"\n', 'storage.fsync: must be a boolean'],
       ['mirror:\n  upstreams: [{host: quay.io, url: "ftp://x"}]\n', 'mirror.upstreams[0].url: http or https'],
       ['http:\n  auth: {htpasswd: {path: /nonexistent/htpasswd}}\n', 'http.auth.htpasswd.path'],
+      ['mirror:\n  cache: {pin: [docker.io/library/*]}\n', 'mirror.cache: give maxBytes (bytes or a share of the volume), lowWater, or both'],
+      ['mirror:\n  cache: {lowWater: 5G}\n', 'mirror.cache.lowWater: a share of the volume'],
+      ['mirror:\n  platforms: [amd64]\n', 'mirror.platforms[0]: platform "amd64"'],
     ];
     for (const [text, message] of cases) {
       const f = join(dir, 'bad.yaml');

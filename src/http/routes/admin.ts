@@ -1,11 +1,13 @@
 /**
  * Operator endpoints for the `berth` command line on the same host: POST /_berth/gc[?dryRun=1] runs a
- * garbage collection in the serving process (which holds the index). Loopback callers only: nothing
+ * garbage collection in the serving process (which holds the index); POST /_berth/mirror/cache
+ * enforces mirror.cache's budget now. Loopback callers only: nothing
  * here is reachable through a NodePort or an ingress.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../oci/errors.js';
 import type { Registry } from '../../registry/registry.js';
+import type { CacheBudget } from '../../mirror/cache-budget.js';
 import { sendError } from '../errors.js';
 
 function loopback(ip: string): boolean {
@@ -17,7 +19,8 @@ export function loopbackOnly(request: FastifyRequest): void {
   if (!loopback(request.raw.socket.remoteAddress ?? '')) throw new RegistryError('DENIED', 'operator endpoints answer loopback callers only');
 }
 
-export async function adminRoutes(app: FastifyInstance, registry: Registry, gcDelayMs: number): Promise<void> {
+/** `cache`: mirror.cache's budget, when set: POST /_berth/mirror/cache enforces it now and answers what it evicted. */
+export async function adminRoutes(app: FastifyInstance, registry: Registry, gcDelayMs: number, cache?: Pick<CacheBudget, 'enforce'>): Promise<void> {
   await app.register(async (scope) => {
     scope.setErrorHandler((err, request, reply) => sendError(request, reply, err));
     scope.post('/_berth/gc', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -27,6 +30,12 @@ export async function adminRoutes(app: FastifyInstance, registry: Registry, gcDe
       // store of a million blobs takes minutes with nothing on the socket.
       request.raw.socket.setTimeout(0);
       return reply.send(await registry.gc.run({ delayMs: gcDelayMs, dryRun }));
+    });
+    scope.post('/_berth/mirror/cache', async (request: FastifyRequest, reply: FastifyReply) => {
+      loopbackOnly(request);
+      if (!cache) throw new RegistryError('UNSUPPORTED', 'no mirror.cache budget is configured', { status: 404 });
+      request.raw.socket.setTimeout(0);
+      return reply.send(await cache.enforce());
     });
   });
 }

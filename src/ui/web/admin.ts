@@ -120,10 +120,17 @@ interface StorageView {
     last: null | { repositories: number; manifestsDeleted: number; linksRemoved: number; blobsDeleted: number; bytesReclaimed: number; manifestBytesDeleted: number; dryRun: boolean; startedAt: number; ms: number };
     totals: { runs: number; blobsDeleted: number; bytesReclaimed: number };
   };
+  mirrorCache: null | {
+    bytes: number;
+    limit: number | null;
+    lowWaterPercent: number | null;
+    totals: { evictions: number; bytesFreed: number };
+    last: { evicted: { repository: string; digest: string; tags: string[] }[] } | null;
+  };
 }
 
 export async function storagePage(main: HTMLElement): Promise<void> {
-  const { storage: s, gc } = await api<StorageView>('GET', 'storage');
+  const { storage: s, gc, mirrorCache: mc } = await api<StorageView>('GET', 'storage');
   main.append(heading('Storage'));
   main.append(
     h('section', { 'aria-labelledby': 'use-title' }, h('h2', { id: 'use-title' }, 'Use'), facts([
@@ -156,4 +163,15 @@ export async function storagePage(main: HTMLElement): Promise<void> {
         : h('p', {}, 'No garbage collection has run since berth started.'),
     ),
   );
+  if (mc) {
+    main.append(
+      h('section', { 'aria-labelledby': 'cache-title' }, h('h2', { id: 'cache-title' }, 'Mirror cache'), facts([
+        ['Mirrored images hold', bytes(mc.bytes)],
+        ['Budget', mc.limit === null ? 'none (low-water mark only)' : bytes(mc.limit)],
+        ['Low-water mark', mc.lowWaterPercent === null ? 'none' : `${mc.lowWaterPercent}% of the volume free`],
+        ['Evicted since start', `${mc.totals.evictions} images, ${bytes(mc.totals.bytesFreed)}`],
+        ['Last evicted', mc.last?.evicted.length ? mc.last.evicted.map((e) => `${e.repository}${e.tags.length ? `:${e.tags.join(',')}` : `@${e.digest}`}`).join(' ') : 'nothing'],
+      ])),
+    );
+  }
 }
