@@ -109,44 +109,12 @@ export class FsFill implements BlobFill {
       await this.release();
     };
     const read = (buf: Buffer, length: number, position: number) => this.read(buf, length, position);
-    return {
-      size,
-      read,
-      close,
-      stream(start = 0, end = size - 1) {
-        return Readable.from(
-          (async function* () {
-            try {
-              for (let pos = start; pos <= end; ) {
-                const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, end - pos + 1));
-                const n = await read(buf, buf.length, pos);
-                if (n === 0) throw new Error(`blob ended early at ${pos}`);
-                pos += n;
-                yield buf.subarray(0, n);
-              }
-            } finally {
-              await close();
-            }
-          })(),
-        );
-      },
-    };
+    return readerOf(size, read, close);
   }
 }
 
-/** A reader of a fill that is over: its published file, opened at the first read. */
-function afterFill(target: string, size: number, failure: unknown): OpenBlob {
-  let handle: Promise<FileHandle> | undefined;
-  const fh = () => {
-    if (failure) return Promise.reject(failure);
-    return (handle ??= open(target, 'r'));
-  };
-  const read = async (buf: Buffer, length: number, position: number) => (await (await fh()).read(buf, 0, length, position)).bytesRead;
-  const close = async () => {
-    const h = handle;
-    handle = undefined;
-    if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);
-  };
+/** An OpenBlob over `read`: its stream reads 1 MiB at a time and closes the blob when done. */
+function readerOf(size: number, read: OpenBlob['read'], close: () => Promise<void>): OpenBlob {
   return {
     size,
     read,
@@ -169,4 +137,20 @@ function afterFill(target: string, size: number, failure: unknown): OpenBlob {
       );
     },
   };
+}
+
+/** A reader of a fill that is over: its published file, opened at the first read. */
+function afterFill(target: string, size: number, failure: unknown): OpenBlob {
+  let handle: Promise<FileHandle> | undefined;
+  const fh = () => {
+    if (failure) return Promise.reject(failure);
+    return (handle ??= open(target, 'r'));
+  };
+  const read = async (buf: Buffer, length: number, position: number) => (await (await fh()).read(buf, 0, length, position)).bytesRead;
+  const close = async () => {
+    const h = handle;
+    handle = undefined;
+    if (h) await (await h.catch(() => undefined))?.close().catch(() => undefined);
+  };
+  return readerOf(size, read, close);
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Agent, request } from 'undici';
+import type { Requester } from './registry.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
@@ -101,4 +102,15 @@ export function runCli(args: string[]): Promise<{ code: number; out: string; std
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr, stdout, stderr }),
     ),
   );
+}
+
+/** A Requester (test/helpers/oci.ts's pushers take one) over a spawned berth's real socket. */
+export function requesterOf(b: Pick<Berth, 'url'>): Requester {
+  return async (method, path, o = {}) => {
+    const r = await fetch(b.url + path, { method, headers: o.headers, body: o.body });
+    const body = Buffer.from(await r.arrayBuffer());
+    const headers: Record<string, string> = {};
+    r.headers.forEach((v, k) => (headers[k] = v));
+    return { status: r.status, headers, body, json: () => JSON.parse(body.toString()) };
+  };
 }

@@ -8,25 +8,15 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, spawnBerth, type Berth } from '../helpers/spawn.js';
+import { runCli, spawnBerth, type Berth, requesterOf } from '../helpers/spawn.js';
 import { testDir } from '../helpers/tmp.js';
 import { blob, imageManifest, pushBlob, pushManifest, type Blob, type Manifest } from '../helpers/oci.js';
-import type { Requester } from '../helpers/registry.js';
 
-function requester(b: Berth): Requester {
-  return async (method, path, o = {}) => {
-    const r = await fetch(b.url + path, { method, headers: o.headers, body: o.body });
-    const body = Buffer.from(await r.arrayBuffer());
-    const headers: Record<string, string> = {};
-    r.headers.forEach((v, k) => (headers[k] = v));
-    return { status: r.status, headers, body, json: () => JSON.parse(body.toString()) };
-  };
-}
 
 async function push(b: Berth, repo: string, tag: string, config: Blob, layers: Blob[]): Promise<Manifest> {
   const m = imageManifest(config, layers);
-  for (const x of [config, ...layers]) await pushBlob(requester(b), repo, x);
-  await pushManifest(requester(b), repo, tag, m);
+  for (const x of [config, ...layers]) await pushBlob(requesterOf(b), repo, x);
+  await pushManifest(requesterOf(b), repo, tag, m);
   return m;
 }
 

@@ -9,23 +9,13 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, spawnBerth, type Berth } from '../helpers/spawn.js';
+import { runCli, spawnBerth, type Berth, requesterOf } from '../helpers/spawn.js';
 import { testDir } from '../helpers/tmp.js';
 import { blob, imageManifest, indexOf, pushBlob, pushManifest, type Blob, type Manifest } from '../helpers/oci.js';
-import type { Requester } from '../helpers/registry.js';
 
-function requester(b: Berth): Requester {
-  return async (method, path, o = {}) => {
-    const r = await fetch(b.url + path, { method, headers: o.headers, body: o.body });
-    const body = Buffer.from(await r.arrayBuffer());
-    const headers: Record<string, string> = {};
-    r.headers.forEach((v, k) => (headers[k] = v));
-    return { status: r.status, headers, body, json: () => JSON.parse(body.toString()) };
-  };
-}
 
 async function pushAll(b: Berth, repo: string, tag: string, blobs: Blob[], m: Manifest, children: Manifest[] = []): Promise<void> {
-  const req = requester(b);
+  const req = requesterOf(b);
   for (const x of blobs) await pushBlob(req, repo, x);
   for (const c of children) await pushManifest(req, repo, c.digest, c);
   await pushManifest(req, repo, tag, m);

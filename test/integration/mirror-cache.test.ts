@@ -10,11 +10,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnBerth, type Berth } from '../helpers/spawn.js';
+import { runCli, spawnBerth, type Berth, requesterOf } from '../helpers/spawn.js';
 import { startUpstream, UPSTREAM_PASSWORD, UPSTREAM_USER, type Upstream } from '../helpers/upstream.js';
 import { testDirPersistent } from '../helpers/tmp.js';
 import { OCI_MANIFEST, blob, imageManifest, pushBlob, pushManifest, sha256, type Blob, type Manifest } from '../helpers/oci.js';
-import type { Requester } from '../helpers/registry.js';
 
 interface Image {
   name: string;
@@ -23,15 +22,6 @@ interface Image {
   manifest: Manifest;
 }
 
-function requester(b: Berth): Requester {
-  return async (method, path, o = {}) => {
-    const r = await fetch(b.url + path, { method, headers: o.headers, body: o.body });
-    const body = Buffer.from(await r.arrayBuffer());
-    const headers: Record<string, string> = {};
-    r.headers.forEach((v, k) => (headers[k] = v));
-    return { status: r.status, headers, body, json: () => JSON.parse(body.toString()) };
-  };
-}
 
 /** A pull as a client makes it: the manifest by tag, then each blob, every digest checked. */
 async function pull(b: Berth, repo: string, img: Image): Promise<'ok' | 'miss'> {
@@ -109,14 +99,14 @@ describe('mirror.cache: a disk budget for mirrored content', () => {
       const big = blob(300 * KiB);
       const cfg = blob(100);
       for (const repo of ['docker.io/library/pushed', 'local/app']) {
-        for (const x of [cfg, big]) await pushBlob(requester(berth), repo, x);
-        await pushManifest(requester(berth), repo, 'v1', imageManifest(cfg, [big]));
+        for (const x of [cfg, big]) await pushBlob(requesterOf(berth), repo, x);
+        await pushManifest(requesterOf(berth), repo, 'v1', imageManifest(cfg, [big]));
       }
       const src = await spawnBerth({ root: join(dir, 'src') });
       const imported = blob(300 * KiB);
       try {
-        for (const x of [cfg, imported]) await pushBlob(requester(src), 'docker.io/library/imported', x);
-        await pushManifest(requester(src), 'docker.io/library/imported', 'v1', imageManifest(cfg, [imported]));
+        for (const x of [cfg, imported]) await pushBlob(requesterOf(src), 'docker.io/library/imported', x);
+        await pushManifest(requesterOf(src), 'docker.io/library/imported', 'v1', imageManifest(cfg, [imported]));
       } finally {
         await src.stop();
       }

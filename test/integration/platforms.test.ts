@@ -8,20 +8,10 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, spawnBerth, type Berth } from '../helpers/spawn.js';
+import { runCli, spawnBerth, type Berth, requesterOf } from '../helpers/spawn.js';
 import { testDir } from '../helpers/tmp.js';
 import { OCI_INDEX, OCI_MANIFEST, blob, desc, imageManifest, manifestOf, pushBlob, pushManifest, type Blob, type Manifest } from '../helpers/oci.js';
-import type { Requester } from '../helpers/registry.js';
 
-function requester(b: Berth): Requester {
-  return async (method, path, o = {}) => {
-    const r = await fetch(b.url + path, { method, headers: o.headers, body: o.body });
-    const body = Buffer.from(await r.arrayBuffer());
-    const headers: Record<string, string> = {};
-    r.headers.forEach((v, k) => (headers[k] = v));
-    return { status: r.status, headers, body, json: () => JSON.parse(body.toString()) };
-  };
-}
 
 const ACCEPT = `${OCI_MANIFEST}, ${OCI_INDEX}`;
 
@@ -71,7 +61,7 @@ describe('platforms', () => {
     );
     const source = await spawnBerth({ root: join(dir, 'source') });
     try {
-      const req = requester(source);
+      const req = requesterOf(source);
       for (const i of images) for (const b of [i.config, ...i.layers]) await pushBlob(req, 'apps/multi', b);
       for (const b of [att.config, att.layer]) await pushBlob(req, 'apps/multi', b);
       for (const c of [...children, attestation]) await pushManifest(req, 'apps/multi', c.digest, c);

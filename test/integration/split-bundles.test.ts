@@ -10,20 +10,10 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, runCli, spawnBerth, type Berth } from '../helpers/spawn.js';
+import { CLI, runCli, spawnBerth, requesterOf } from '../helpers/spawn.js';
 import { testDir } from '../helpers/tmp.js';
 import { blob, imageManifest, pushBlob, pushManifest, type Blob } from '../helpers/oci.js';
-import type { Requester } from '../helpers/registry.js';
 
-function requester(b: Berth): Requester {
-  return async (method, path, o = {}) => {
-    const r = await fetch(b.url + path, { method, headers: o.headers, body: o.body });
-    const body = Buffer.from(await r.arrayBuffer());
-    const headers: Record<string, string> = {};
-    r.headers.forEach((v, k) => (headers[k] = v));
-    return { status: r.status, headers, body, json: () => JSON.parse(body.toString()) };
-  };
-}
 
 const MiB = 1024 * 1024;
 
@@ -43,8 +33,8 @@ describe('split bundles', () => {
     const images = ['big/app:1', 'small/tool:2'];
     const source = await spawnBerth({ root: join(dir, 'source') });
     const push = async (repo: string, tag: string, config: Blob, layers: Blob[]) => {
-      for (const b of [config, ...layers]) await pushBlob(requester(source), repo, b);
-      await pushManifest(requester(source), repo, tag, imageManifest(config, layers));
+      for (const b of [config, ...layers]) await pushBlob(requesterOf(source), repo, b);
+      await pushManifest(requesterOf(source), repo, tag, imageManifest(config, layers));
     };
     let throughServer: string[];
     try {
@@ -129,8 +119,8 @@ describe('split bundles', () => {
     const source = await spawnBerth({ root: join(dir, 'source') });
     try {
       const c = blob(100);
-      await pushBlob(requester(source), 'x/y', c);
-      await pushManifest(requester(source), 'x/y', '1', imageManifest(c, []));
+      await pushBlob(requesterOf(source), 'x/y', c);
+      await pushManifest(requesterOf(source), 'x/y', '1', imageManifest(c, []));
     } finally {
       await source.stop();
     }
