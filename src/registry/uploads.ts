@@ -87,7 +87,6 @@ export class UploadService {
   beforeWrite?: () => Promise<void>;
 
   async start(repo: string, owner?: string): Promise<UploadState> {
-    await this.beforeWrite?.();
     const id = randomUUID();
     const rec: UploadRecord = { id, repo, offset: 0, startedAt: Date.now() };
     if (owner !== undefined) rec.owner = owner;
@@ -217,7 +216,8 @@ export class UploadService {
     return removed;
   }
 
-  private write(rec: UploadRecord, chunk: Chunk): Promise<number> {
+  private async write(rec: UploadRecord, chunk: Chunk): Promise<number> {
+    await this.beforeWrite?.();
     return this.data.append(rec.id, chunk.body, chunkLength(rec, chunk));
   }
 
