@@ -54,10 +54,9 @@ export class BundleLifecycle {
       if (others.has(imageKey(repository, tag, digest))) keep('another recorded bundle brought it too');
       else if ((await this.index.tag(repository, tag)) !== digest) keep('moved or deleted since the import');
       else if (this.manifests.immutable.protects(repository, tag)) keep('immutable (storage.immutableTags)');
-      else {
-        if (!dryRun) await this.manifests.delete(repository, tag, { force: true });
-        removal.untagged.push({ repository, tag });
-      }
+      // the tag is taken only while it still names the digest (checked again under the repository's lock)
+      else if (dryRun || (await this.manifests.delete(repository, tag, { force: true, ifDigest: digest }))) removal.untagged.push({ repository, tag });
+      else keep('moved or deleted since the import');
     }
     if (!dryRun) await this.index.deleteBundle(name, version);
     return removal;

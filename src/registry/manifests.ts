@@ -229,13 +229,17 @@ export class ManifestService {
     return new RegistryError('SIZE_INVALID', `manifest exceeds the ${this.options.maxManifestBytes}-byte limit`, { status: 413 });
   }
 
-  /** By tag: removes that tag only. By digest: the manifest and every tag pointing at it. */
-  /** `force`: retention deletes even where the API's deletes are off. */
-  async delete(repo: string, ref: string, opts: { force?: boolean } = {}): Promise<void> {
+  /**
+   * By tag: removes that tag only. By digest: the manifest and every tag pointing at it. `force`:
+   * retention deletes even where the API's deletes are off. `ifDigest` (by tag): only while the tag
+   * still names that digest, checked under the repository's lock; false when it did not.
+   */
+  async delete(repo: string, ref: string, opts: { force?: boolean; ifDigest?: string } = {}): Promise<boolean> {
     if (!this.options.deleteEnabled && !opts.force) throw new RegistryError('UNSUPPORTED', 'deletes are disabled on this registry');
     const r = parseReference(ref);
     if (!r) throw await this.unknown(repo, ref);
-    await this.locks.run(repo, async () => {
+    return this.locks.run(repo, async () => {
+      if (opts.ifDigest !== undefined && r.kind === 'tag' && (await this.index.tag(repo, r.tag)) !== opts.ifDigest) return false;
       if (this.immutable.any) {
         const tags = r.kind === 'tag' ? [r.tag] : await this.index.tagsOf(repo, r.digest.value);
         const held = tags.filter((t) => this.immutable.protects(repo, t));
@@ -254,6 +258,7 @@ export class ManifestService {
       } finally {
         this.cache.bump();
       }
+      return true;
     });
   }
 }
