@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../oci/errors.js';
@@ -163,6 +164,25 @@ export class BundleImporter {
       await state.remove();
       return { ...report, part };
     });
+  }
+
+  /**
+   * Forgets split bundles whose last part came longer than `ttlMs` ago (storage.importTTL): their
+   * segments and staged files go; the whole blobs they stored are linked nowhere, so garbage
+   * collection takes them. Importing the parts again starts over. Returns how many were forgotten.
+   */
+  async expireParts(ttlMs: number, now = Date.now()): Promise<number> {
+    let n = 0;
+    for (const id of await readdir(this.paths.importsDir).catch(() => [] as string[])) {
+      await this.partLocks.run(`sha256:${id}`, async () => {
+        const dir = this.paths.importState(id);
+        const last = await lastChange(dir);
+        if (last === undefined || now - last <= ttlMs) return;
+        await rm(dir, { recursive: true, force: true });
+        n++;
+      });
+    }
+    return n;
   }
 
   /** A directory's digest for its record: its index.json's (or docker save's manifest.json's). */
@@ -342,3 +362,12 @@ export class BundleImporter {
   }
 }
 
+
+/** The latest modification time of a directory or the files directly in it (a part marked done). */
+async function lastChange(dir: string): Promise<number | undefined> {
+  const own = await stat(dir).catch(() => undefined);
+  if (!own) return undefined;
+  let last = own.mtimeMs;
+  for (const f of await readdir(dir).catch(() => [] as string[])) last = Math.max(last, (await stat(join(dir, f)).catch(() => undefined))?.mtimeMs ?? 0);
+  return last;
+}

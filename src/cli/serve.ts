@@ -180,6 +180,8 @@ export async function serve(config: BerthConfig): Promise<void> {
   every('upload-expiry', Math.max(1000, Math.min(ttl / 4, 10 * 60_000)), async () => {
     const n = await opened.registry.uploads.expire(ttl);
     if (n > 0) app.log.info({ expired: n }, 'expired upload sessions');
+    const parts = await bundles.importer.expireParts(durationMs(config.storage.importTTL));
+    if (parts > 0) app.log.info({ expired: parts }, 'forgot split bundles whose parts stopped arriving (storage.importTTL)');
   });
   const gcEvery = config.storage.gc.enabled ? durationMs(config.storage.gc.interval) : 0;
   if (gcEvery > 0) {

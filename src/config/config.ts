@@ -45,6 +45,8 @@ export interface BerthConfig {
     delete: { enabled: boolean };
     /** Upload sessions idle longer than this expire with their data: "24h", "30m", "90s" or seconds. */
     uploadTTL: string | number;
+    /** A split bundle whose parts stopped arriving is forgotten (its <root>/imports/ state) after this long. */
+    importTTL: string | number;
     /** Online garbage collection: every `interval`, what is unreachable and older than `delay` goes. */
     gc: { enabled: boolean; interval: string | number; delay: string | number };
     /** A periodic scrub (what `berth verify` does, without repair), logged; off by default. */
@@ -166,7 +168,7 @@ export interface WebhookConfig {
 
 export const DEFAULT_CONFIG: BerthConfig = {
   http: { listen: '0.0.0.0:5000' },
-  storage: { driver: 'filesystem', root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', gc: { enabled: true, interval: '24h', delay: '1h' }, scrub: { enabled: false, interval: '168h' } },
+  storage: { driver: 'filesystem', root: './storage', fsync: true, delete: { enabled: true }, uploadTTL: '24h', importTTL: '168h', gc: { enabled: true, interval: '24h', delay: '1h' }, scrub: { enabled: false, interval: '168h' } },
   metadata: { driver: 'leveldb' },
   metrics: { enabled: true },
   ui: { enabled: true, sessionTTL: '8h' },

@@ -42,6 +42,7 @@ export const SHAPE: Shape = {
     fsync: 'boolean',
     delete: { enabled: 'boolean' },
     uploadTTL: 'duration',
+    importTTL: 'duration',
     gc: { enabled: 'boolean', interval: 'duration', delay: 'duration' },
     scrub: { enabled: 'boolean', interval: 'duration' },
     retention: { dryRun: 'boolean', policies: 'retention', bundles: 'bundleRetention' },

@@ -79,7 +79,11 @@ export class StorePaths {
   }
   /** The state of a split bundle's import while its parts arrive; `id` is the bundle's hex digest. */
   importState(id: string): string {
-    return join(this.root, 'imports', id);
+    return join(this.importsDir, id);
+  }
+
+  get importsDir(): string {
+    return join(this.root, 'imports');
   }
 
   newTemp(): string {
