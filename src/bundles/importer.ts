@@ -10,23 +10,21 @@
  * stored by a refused bundle are linked nowhere; garbage collection removes them.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../oci/errors.js';
 import { digestBytes, parseDigest } from '../oci/digest.js';
 import { BUNDLE_NAME, BUNDLE_VERSION, checkBundleName, checkBundleVersion, nameFromFile } from './records.js';
-import { PART_HEADER, PartState, parsePartHeader, type PartHeader } from './parts.js';
+import { PART_HEADER, parsePartHeader } from './parts.js';
+import { SplitImports } from './split-import.js';
 import { keptChildren, parsePlatform, type Platform } from '../oci/platforms.js';
-import { KeyedMutex } from '../registry/locks.js';
 import { parseManifest } from '../oci/manifest.js';
 import { checkName, isValidTag } from '../oci/names.js';
 import type { BlobStore } from '../storage/blobstore.js';
 import type { StorePaths } from '../storage/paths.js';
 import type { Registry } from '../registry/registry.js';
-import { loadDir, loadTar, type BundleFiles } from './load.js';
+import { loadDir, loadTar, refused, type BundleFiles } from './load.js';
 import { localRepository, parseImageReference } from './reference.js';
 import { dockerArchiveImages } from './docker-archive.js';
 import type { BundleImage, Node } from './plan.js';
@@ -76,19 +74,18 @@ export interface ImportReport {
 
 
 
-function refused(message: string): RegistryError {
-  return new RegistryError('MANIFEST_INVALID', `bundle refused: ${message}`);
-}
 
 export class BundleImporter {
-  /** One part of a split bundle at a time (they share its import state). */
-  private readonly partLocks = new KeyedMutex();
+  /** Split bundles' parts (split-import.ts); the last part of one publishes through this importer. */
+  private readonly split: SplitImports;
 
   constructor(
     private readonly registry: Registry,
     private readonly store: BlobStore,
     private readonly paths: StorePaths,
-  ) {}
+  ) {
+    this.split = new SplitImports(store, paths, (files, opts, started, digest) => this.publish(files, opts, started, digest));
+  }
 
   async importTar(source: Readable, opts: ImportOptions = {}): Promise<ImportReport> {
     const staging = this.paths.newTemp();
@@ -104,10 +101,10 @@ export class BundleImporter {
     });
     const reading = pipeline(source, hashed).catch(() => undefined); // loadTar sees a failure as a short tar
     try {
-      const files = await loadTar(hashed, this.store, staging, { partDone: (h) => this.partDone(h) });
+      const files = await loadTar(hashed, this.store, staging, { partDone: (h) => this.split.done(h) });
       await reading;
       const part = await files.read(PART_HEADER);
-      if (part) return await this.importPart(files, staging, parsePartHeader(part), opts, started);
+      if (part) return await this.split.add(files, staging, parsePartHeader(part), opts, started);
       return await this.publish(files, opts, started, `sha256:${hash.digest('hex')}`);
     } finally {
       hashed.destroy();
@@ -115,74 +112,9 @@ export class BundleImporter {
     }
   }
 
-  private partState(bundle: string): PartState {
-    return new PartState(this.paths.importState(bundle.slice(bundle.indexOf(':') + 1)));
-  }
-
-  private async partDone(header: Buffer): Promise<boolean> {
-    const h = parsePartHeader(header);
-    return (await this.partState(h.bundle).done()).has(h.part);
-  }
-
-  /**
-   * One part of a split bundle (parts.ts): its files join the bundle's import state and the part is
-   * marked done; once every part is, the cut blobs are put together and the bundle is published.
-   */
-  private importPart(files: BundleFiles, staging: string, head: PartHeader, opts: ImportOptions, started: number): Promise<ImportReport> {
-    return this.partLocks.run(head.bundle, async () => {
-      const state = this.partState(head.bundle);
-      let done = await state.done();
-      if (!files.skipped && !done.has(head.part)) {
-        await state.add(head, staging, { blobs: [...files.blobs], staged: files.staged ?? [] });
-        done = await state.done();
-      }
-      // the blobs earlier parts stored are linked nowhere yet: their age for garbage collection restarts
-      for (const blobs of done.values()) for (const b of blobs) await this.store.touch(parseDigest(b));
-      const waiting = Array.from({ length: head.parts }, (_, i) => i + 1).filter((p) => !done.has(p));
-      const part = { bundle: head.bundle, part: head.part, parts: head.parts, skipped: !!files.skipped, waiting };
-      if (waiting.length > 0) return { part, images: [], blobs: files.blobs.size, manifests: 0, ms: Date.now() - started };
-      const lost: number[] = [];
-      for (const [p, blobs] of done) {
-        for (const b of blobs) {
-          if (!(await this.store.stat(parseDigest(b)))) {
-            lost.push(p);
-            break;
-          }
-        }
-      }
-      if (lost.length) {
-        await state.forget(lost);
-        throw refused(`part(s) ${lost.sort((a, b) => a - b).join(', ')} must be imported again: blobs they brought were collected since (garbage collection's delay passed between parts)`);
-      }
-      const all = new Set([...[...done.values()].flat(), ...(await state.assemble(this.store))]);
-      const whole: BundleFiles = {
-        blobs: all,
-        read: (name) => readFile(state.file(name)).catch(() => undefined),
-        open: async (name) => createReadStream(state.file(name)),
-      };
-      const report = await this.publish(whole, opts, started, head.bundle);
-      await state.remove();
-      return { ...report, part };
-    });
-  }
-
-  /**
-   * Forgets split bundles whose last part came longer than `ttlMs` ago (storage.importTTL): their
-   * segments and staged files go; the whole blobs they stored are linked nowhere, so garbage
-   * collection takes them. Importing the parts again starts over. Returns how many were forgotten.
-   */
-  async expireParts(ttlMs: number, now = Date.now()): Promise<number> {
-    let n = 0;
-    for (const id of await readdir(this.paths.importsDir).catch(() => [] as string[])) {
-      await this.partLocks.run(`sha256:${id}`, async () => {
-        const dir = this.paths.importState(id);
-        const last = await lastChange(dir);
-        if (last === undefined || now - last <= ttlMs) return;
-        await rm(dir, { recursive: true, force: true });
-        n++;
-      });
-    }
-    return n;
+  /** Forgets split bundles whose parts stopped arriving (storage.importTTL); how many. */
+  expireParts(ttlMs: number, now = Date.now()): Promise<number> {
+    return this.split.expire(ttlMs, now);
   }
 
   /** A directory's digest for its record: its index.json's (or docker save's manifest.json's). */
@@ -363,11 +295,3 @@ export class BundleImporter {
 }
 
 
-/** The latest modification time of a directory or the files directly in it (a part marked done). */
-async function lastChange(dir: string): Promise<number | undefined> {
-  const own = await stat(dir).catch(() => undefined);
-  if (!own) return undefined;
-  let last = own.mtimeMs;
-  for (const f of await readdir(dir).catch(() => [] as string[])) last = Math.max(last, (await stat(join(dir, f)).catch(() => undefined))?.mtimeMs ?? 0);
-  return last;
-}

@@ -46,7 +46,8 @@ function blobDigest(name: string) {
   return m ? tryParseDigest(`${m[1]}:${m[2]}`) : undefined;
 }
 
-function bad(message: string): RegistryError {
+/** A bundle refused, said the same way wherever it is found out (loading, checking, a split's parts). */
+export function refused(message: string): RegistryError {
   return new RegistryError('MANIFEST_INVALID', `bundle refused: ${message}`);
 }
 
@@ -117,7 +118,7 @@ export async function loadTar(source: Readable, store: BlobIngester, staging: st
     await feeding;
   } catch (err) {
     if (err instanceof RegistryError) throw new RegistryError(err.code, `bundle refused: ${err.message}`);
-    throw bad(`not a readable tar archive (${(err as Error).message})`);
+    throw refused(`not a readable tar archive (${(err as Error).message})`);
   }
   const resolve = (name: string) => links.get(name) ?? name;
   return {
