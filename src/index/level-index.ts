@@ -6,8 +6,8 @@ import { GroupCommit } from './group-commit.js';
 import { unmapTables } from './level-tables.js';
 import type { ChangeEvent, EventRouter, ManifestRecord, MetadataIndex, Page, QueuedEvent, ResolvedManifest, UploadRecord } from './metadata.js';
 import type { RobotRecord } from '../auth/robots.js';
-import { bundleOrder, type BundleRecord } from '../bundles/records.js';
-import { KeyedMutex } from '../registry/locks.js';
+import type { BundleRecord } from '../bundles/records.js';
+import { LevelRecords } from './level-records.js';
 import { tagList } from './metadata.js';
 import { pushEvents, withCurrentActor } from './change-events.js';
 import { LevelEventQueues } from './level-events.js';
@@ -64,10 +64,8 @@ export class LevelIndex implements MetadataIndex {
   /** Repositories known to be in the catalog: spares a read on every link and manifest write. */
   private readonly knownRepos = new Set<string>();
   private scanTurn: Promise<unknown> = Promise.resolve();
-  /** One change at a time to a robot's record (create, revoke: read then write). */
-  private readonly robotLock = new KeyedMutex();
-  /** Likewise for a bundle's record (a second import keeps the first one's time). */
-  private readonly bundleLock = new KeyedMutex();
+  /** Robot accounts and bundle records: small records read and written whole. */
+  private readonly records: LevelRecords;
   /** The last event number given; read at open (events on only). */
   private eventSeq = 0;
   /** Repositories whose creation a write in flight announces: two first links make one event. */
@@ -88,6 +86,11 @@ export class LevelIndex implements MetadataIndex {
     this.db = new Level<string, Buffer>(location, { keyEncoding: 'utf8', valueEncoding: 'buffer', ...LEVEL_OPTIONS });
     this.durable = new GroupCommit({ write: (ops) => this.db.batch(ops, { sync: this.sync }) });
     this.queues = new LevelEventQueues(this.db, (open) => this.scan(open));
+    this.records = new LevelRecords(this.db, {
+      scan: (open) => this.scan(open),
+      commit: (ops) => this.commit(ops),
+      getText: (key) => this.getText(key),
+    });
   }
 
   async open(): Promise<void> {
@@ -397,69 +400,15 @@ export class LevelIndex implements MetadataIndex {
     await this.db.del(keys.upload(id), { sync: false });
   }
 
-  // --- robot accounts -----------------------------------------------------------------------
-  async robot(name: string): Promise<RobotRecord | undefined> {
-    const r = await this.getJson<RobotRecord>(keys.robot(name));
-    return r && this.withUse(r);
-  }
-
-  async listRobots(): Promise<RobotRecord[]> {
-    const prefix = keys.robotPrefix();
-    const values = await this.scan(() => this.db.values<string, string>({ gte: prefix, lt: prefix + END, ...TEXT }));
-    return Promise.all(values.map((v) => this.withUse(JSON.parse(v) as RobotRecord)));
-  }
-
-  /** Synced: a robot's secret is handed out once, and must work after a crash. */
-  async createRobot(record: RobotRecord): Promise<boolean> {
-    return this.robotLock.run(record.name, async () => {
-      if (await this.getText(keys.robot(record.name))) return false;
-      await this.commit([{ type: 'put', key: keys.robot(record.name), value: json(record) }]);
-      return true;
-    });
-  }
-
-  async revokeRobot(name: string, at: number): Promise<boolean> {
-    return this.robotLock.run(name, async () => {
-      const r = await this.getJson<RobotRecord>(keys.robot(name));
-      if (!r) return false;
-      if (r.revokedAt === undefined) await this.commit([{ type: 'put', key: keys.robot(name), value: json({ ...r, revokedAt: at }) }]);
-      return true;
-    });
-  }
-
-  async noteRobotUse(name: string, at: number): Promise<void> {
-    await this.db.put(keys.robotUse(name), text(String(at)), { sync: false });
-  }
-
-  private async withUse(r: RobotRecord): Promise<RobotRecord> {
-    const used = await this.getText(keys.robotUse(r.name));
-    return used === undefined ? r : { ...r, lastUsedAt: Number(used) };
-  }
-
-  // --- bundle records -----------------------------------------------------------------------
-  /** Synced like a manifest: the record says which tags a removal may take. */
-  async putBundle(record: BundleRecord): Promise<void> {
-    await this.bundleLock.run(`${record.name}\0${record.version}`, async () => {
-      const key = keys.bundle(record.name, record.version);
-      const before = await this.getJson<BundleRecord>(key);
-      await this.commit([{ type: 'put', key, value: json(before ? { ...record, importedAt: before.importedAt } : record) }]);
-    });
-  }
-
-  async listBundles(): Promise<BundleRecord[]> {
-    const prefix = keys.bundlePrefix();
-    const values = await this.scan(() => this.db.values<string, string>({ gte: prefix, lt: prefix + END, ...TEXT }));
-    return values.map((v) => JSON.parse(v) as BundleRecord).sort(bundleOrder);
-  }
-
-  async deleteBundle(name: string, version: string): Promise<boolean> {
-    return this.bundleLock.run(`${name}\0${version}`, async () => {
-      const key = keys.bundle(name, version);
-      if ((await this.getText(key)) === undefined) return false;
-      await this.commit([{ type: 'del', key }]);
-      return true;
-    });
-  }
+  // --- robot accounts and bundle records (level-records.ts) -------------------------------
+  robot = (name: string) => this.records.robot(name);
+  listRobots = () => this.records.listRobots();
+  createRobot = (record: RobotRecord) => this.records.createRobot(record);
+  revokeRobot = (name: string, at: number) => this.records.revokeRobot(name, at);
+  noteRobotUse = (name: string, at: number) => this.records.noteRobotUse(name, at);
+  putBundle = (record: BundleRecord) => this.records.putBundle(record);
+  listBundles = () => this.records.listBundles();
+  deleteBundle = (name: string, version: string) => this.records.deleteBundle(name, version);
 
   // --- event queues -------------------------------------------------------------------------
   async appendEvent(event: ChangeEvent): Promise<void> {
