@@ -162,7 +162,8 @@ export class LevelIndex implements MetadataIndex {
     const announced = creates !== undefined && !this.announcing.has(creates);
     if (announced) {
       this.announcing.add(creates);
-      all.unshift({ type: 'repository.created', repo: creates, at: Date.now(), data: {} });
+      // dated with the change that creates it, so no event numbered after it is older
+      all.unshift({ type: 'repository.created', repo: creates, at: all[0]?.at ?? Date.now(), data: {} });
     }
     try {
       const withEvents = [...ops, ...this.eventOps(all)];

@@ -246,7 +246,8 @@ export class PgIndex implements MetadataIndex {
     const before = await this.one<{ known: boolean; old: [string, string][] }>('beforePush', [repo, tags]);
     const moved = (before?.old ?? []).filter(([, d]) => d !== record.digest).map(([t, from]) => ({ tag: t, from }));
     const events = pushEvents(repo, record, tags, moved);
-    if (!before?.known) events.unshift({ type: 'repository.created', repo, at: Date.now(), data: {} });
+    // dated with the push that creates it, so no event numbered after it is older
+    if (!before?.known) events.unshift({ type: 'repository.created', repo, at: events[0]?.at ?? Date.now(), data: {} });
     await this.q('putManifestEvents', [...values, ...(await this.eventColumns(events))]);
   }
 

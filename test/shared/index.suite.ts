@@ -1,5 +1,5 @@
 /** The contract every MetadataIndex must meet; a new backend runs this suite against itself. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { EventRouter, ManifestRecord, MetadataIndex, QueuedEvent } from '../../src/index/metadata.js';
 import { withActor } from '../../src/index/change-events.js';
 
@@ -277,6 +277,23 @@ export function indexSuite(name: string, make: (events?: EventRouter) => Promise
         await ix.ackEvents('all', [all[3]!.seq]);
         await ix.ackEvents('team', team.map((e) => e.seq));
         expect((await ix.eventBacklog()).size).toBe(0);
+        await ix.close();
+      });
+
+      it("dates a repository's creation with the change that creates it: no later event is older", async () => {
+        const ix = await make(route);
+        let now = 1_800_000_000_000;
+        const clock = vi.spyOn(Date, 'now').mockImplementation(() => now++); // every reading a new millisecond
+        try {
+          await ix.putManifest('team/app', rec(1), B, undefined, 'v1');
+          await ix.putManifest('other', rec(2), B, undefined, 'v1');
+        } finally {
+          clock.mockRestore();
+        }
+        const all = await ix.queuedEvents('all', 100);
+        expect(all.map((e) => e.type)).toEqual(['repository.created', 'manifest.pushed', 'repository.created', 'manifest.pushed']);
+        for (let i = 1; i < all.length; i++) expect(all[i]!.at).toBeGreaterThanOrEqual(all[i - 1]!.at);
+        expect((await ix.eventBacklog()).get('all')!.oldestAt).toBe(all[0]!.at);
         await ix.close();
       });
 
