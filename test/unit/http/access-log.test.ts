@@ -26,6 +26,8 @@ const cases: [string, AccessFigures][] = [
   ['a request with a body', { ...base, method: 'PUT', status: 201, bytesIn: 1234, bytesOut: 0, elapsedMs: 12.5 }],
   ['no repository', { ...base, url: '/v2/', route: 'base', repository: undefined, bytesOut: 2 }],
   ['characters JSON escapes', { ...base, url: '/v2/a"b\\c\u0001d/manifests/x', repository: 'a"b\\c\u0001d', status: 404 }],
+  ['characters beyond ASCII', { ...base, url: '/v2/caf\u00e9/manifests/\u00fc', repository: 'caf\u00e9' }],
+  ['a URL longer than pino escapes by hand', { ...base, url: `/v2/${'a/'.repeat(80)}b"c/manifests/v1`, repository: `${'a/'.repeat(80)}b"c` }],
 ];
 
 describe('directAccessWriter', () => {
