@@ -3,6 +3,7 @@ import { Level } from 'level';
 import type { Descriptor } from '../oci/manifest.js';
 import { END, firstPart, keys, lastPart, suffix, tagFromSortKey, tagSortKey, twoParts } from './keys.js';
 import { GroupCommit } from './group-commit.js';
+import { DigestBatch } from './digest-batch.js';
 import { unmapTables } from './level-tables.js';
 import type { ChangeEvent, EventRouter, ManifestRecord, MetadataIndex, Page, QueuedEvent, ResolvedManifest, UploadRecord } from './metadata.js';
 import type { RobotRecord } from '../auth/robots.js';
@@ -323,19 +324,24 @@ export class LevelIndex implements MetadataIndex {
     return new Set((await this.scan(() => this.db.keys({ gte: prefix, lt: prefix + END }))).map((k) => firstPart(k, prefix)));
   }
 
-  async *orphanManifestBytes(batch = 50_000): AsyncIterable<string[]> {
+  async *orphanManifestBytes(batch = 65_536): AsyncIterable<string[]> {
     const dPrefix = keys.manifestBytesPrefix();
     const mPrefix = keys.allManifestsPrefix();
     for (let from = { gte: dPrefix } as { gte?: string; gt?: string }; ; ) {
-      const page = await this.scan(() => this.db.keys({ ...from, lt: dPrefix + END, limit: batch }));
-      if (page.length === 0) return;
-      // One walk of every manifest record per batch: memory stays at one batch of digests
-      // whatever the store's size (a store within one batch is walked once).
-      const unused = new Set(page.map((k) => suffix(k, dPrefix)));
-      for await (const k of this.db.keys({ gte: mPrefix, lt: mPrefix + END })) unused.delete(lastPart(k));
-      if (unused.size > 0) yield [...unused];
-      if (page.length < batch) return;
-      from = { gt: page[page.length - 1] };
+      // One walk of every manifest record per batch; a batch of digests is 2 MiB, packed
+      // (digest-batch.ts), whatever the store's size (a store within one batch is walked once).
+      const digests = new DigestBatch(batch);
+      let last: string | undefined;
+      for await (const k of this.db.keys({ ...from, lt: dPrefix + END, limit: batch })) {
+        digests.add(suffix(k, dPrefix));
+        last = k;
+      }
+      if (last === undefined) return;
+      for await (const k of this.db.keys({ gte: mPrefix, lt: mPrefix + END })) digests.mark(lastPart(k));
+      const unused = digests.unmarked();
+      if (unused.length > 0) yield unused;
+      if (!digests.full) return;
+      from = { gt: last };
     }
   }
 
