@@ -5,8 +5,8 @@
 import type { Level } from 'level';
 import type { ChangeEvent, QueuedEvent } from './metadata.js';
 import { END, firstPart, keys, suffix } from './keys.js';
+import { TEXT } from './level-values.js';
 
-const TEXT = { valueEncoding: 'utf8' } as const;
 
 /** LevelIndex's short scans (they take turns: see LevelIndex.scan). */
 type Scan = <T>(open: () => { nextv(size: number): Promise<T[]>; close(): Promise<void> }) => Promise<T[]>;

@@ -12,18 +12,10 @@ import { LevelRecords } from './level-records.js';
 import { tagList } from './metadata.js';
 import { pushEvents, withCurrentActor } from './change-events.js';
 import { LevelEventQueues } from './level-events.js';
+import { TEXT, json, type Op } from './level-values.js';
 
-type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
-
-const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 const text = (s: string) => Buffer.from(s);
 const EMPTY = Buffer.alloc(0);
-/**
- * Reads of everything but manifest bytes come back as strings: V8 collects those with its heap,
- * whereas each value Buffer is memory outside it that V8 lets pile up (tens of MiB on a walk of a
- * large store) before it collects.
- */
-const TEXT = { valueEncoding: 'utf8' } as const;
 
 /** Entries in the first batch of a short scan, and in each later one (see LevelIndex.scan). */
 const FIRST_BATCH = 16;

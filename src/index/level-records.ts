@@ -7,11 +7,8 @@ import type { RobotRecord } from '../auth/robots.js';
 import { bundleOrder, type BundleRecord } from '../bundles/records.js';
 import { KeyedMutex } from '../registry/locks.js';
 import { END, keys } from './keys.js';
+import { TEXT, json, type Op } from './level-values.js';
 
-const TEXT = { valueEncoding: 'utf8' } as const;
-const json = (v: unknown) => Buffer.from(JSON.stringify(v));
-
-type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
 /** What LevelIndex lends: its short scans (they take turns), its synced commit, its reads. */
 export interface LevelAccess {
