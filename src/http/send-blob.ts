@@ -8,16 +8,20 @@
  * - copied (TLS, a blob still being filled by the mirror, no addon): two reused buffers, one read from
  *   the file while the other is written to the socket; nothing allocated per chunk, and a read waits
  *   only for the write two chunks back.
- * - piped (an object store's blob): its GET's body goes to the socket chunk by chunk as it arrives,
- *   paused while PIPED_AHEAD waits to be sent; no copy in berth.
+ * - spliced (an object store's blob of SPLICE_MIN or more, reached over plain TCP, to a plain TCP
+ *   client, the addon built): the store's answer on a connection of berth's own (its head read by
+ *   Node, storage/s3/raw-get.ts), then its body moved socket to socket by splice(2) on a thread of
+ *   the addon's; no byte passes through JavaScript but those that came with the answer's head.
+ * - piped (an object store's blob otherwise): its GET's body goes to the socket chunk by chunk as it
+ *   arrives, paused while PIPED_AHEAD waits to be sent; no copy in berth.
  */
 import type { FastifyReply } from 'fastify';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { OpenBlob } from '../storage/blobstore.js';
-import { sendfile, sent, socketFd, type SendFile } from './zero-copy.js';
+import type { OpenBlob, StoreConnection } from '../storage/blobstore.js';
+import { sendfile, sent, socketFd, type SendFile, type Splice } from './zero-copy.js';
 import { countPiped } from '../storage/body-memory.js';
 
 /** Buffers of the copied way (two per download). */
@@ -33,6 +37,14 @@ const SLICE = 8 * 1024 * 1024;
  * leaves fewer chunks waiting long enough to be promoted out of V8's young generation.
  */
 const PIPED_AHEAD = 256 * 1024;
+/**
+ * The least an object store's download must be to go by splice(2): each such download opens a
+ * connection of its own to the store (smaller ones reuse the SDK's kept-alive connections), and the
+ * connections closed behind them must stay few.
+ */
+const SPLICE_MIN = 1024 * 1024;
+/** How long a spliced download may move nothing before it fails, when the socket has no idle timeout of its own. */
+const SPLICE_IDLE_MS = 60_000;
 /** Sent by the kernel alone before another chunk goes through Node, so its idle timer sees activity. */
 const MAX_UNSEEN = 64 * 1024 * 1024;
 
@@ -51,8 +63,13 @@ export async function sendBlob(reply: FastifyReply, status: number, blob: OpenBl
   // an object store's GET starts before the headers go: a blob collected since it was opened is
   // then still a 404 with the error envelope, not a cut connection
   let body: Readable | undefined;
+  let conn: StoreConnection | undefined;
+  const kernelFd = zeroCopy && sendfile ? socketFd(reply.raw.socket) : undefined;
   try {
-    if (blob.fd === undefined && blob.body) body = await blob.body(start, end);
+    if (blob.fd === undefined) {
+      if (kernelFd !== undefined && blob.connection && end - start + 1 >= SPLICE_MIN) conn = await blob.connection(start, end);
+      else if (blob.body) body = await blob.body(start, end);
+    }
   } catch (err) {
     await blob.close();
     // the error answer must not go out under the blob's headers (its length, a year of caching)
@@ -64,9 +81,9 @@ export async function sendBlob(reply: FastifyReply, status: number, blob: OpenBl
   const headers: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = typeof v === 'number' ? String(v) : v;
   res.writeHead(status, headers);
-  const fd = zeroCopy && sendfile && blob.fd !== undefined ? socketFd(res.socket) : undefined;
   try {
-    if (fd !== undefined) await sendZeroCopy(res, sendfile!, fd, blob, start, end);
+    if (kernelFd !== undefined && blob.fd !== undefined) await sendZeroCopy(res, sendfile!, kernelFd, blob, start, end);
+    else if (kernelFd !== undefined && conn) await sendSpliced(res, sendfile!, kernelFd, conn, end - start + 1);
     else if (body) await sendPiped(res, body, end - start + 1);
     else await sendCopied(res, blob, start, end);
     res.end();
@@ -101,6 +118,33 @@ async function sendZeroCopy(res: ServerResponse, kernel: SendFile, socketFd: num
   } finally {
     kernel.release(sock);
   }
+}
+
+async function sendSpliced(res: ServerResponse, kernel: Splice, socketFd: number, conn: StoreConnection, length: number): Promise<void> {
+  // the bytes that came with the store's head go through Node, behind the response's head: all that
+  // Node holds for the socket is in the kernel before the thread writes behind it
+  const failed = await writeChunk(res, conn.first);
+  if (failed) throw failed;
+  if (res.destroyed) throw new Error('the client left');
+  sent.copied += conn.first.length;
+  if (conn.first.length === length) return;
+  const sock = kernel.hold(socketFd);
+  const leave = () => kernel.shutdown(sock); // the thread's next wait or write fails at once
+  res.once('close', leave);
+  // Node's idle timer sees none of the thread's bytes: it is kept from firing while the thread
+  // runs, and the thread applies the same idle limit to the bytes it moves
+  const socket = res.socket!;
+  const idleMs = socket.timeout || SPLICE_IDLE_MS;
+  const keepAlive = socket.timeout ? setInterval(() => socket.setTimeout(idleMs), idleMs / 3) : undefined;
+  try {
+    const n = await kernel.splice(sock, conn.fd, length - conn.first.length, idleMs);
+    sent.spliced += n;
+  } finally {
+    clearInterval(keepAlive);
+    res.off('close', leave);
+    kernel.release(sock);
+  }
+  if (socket.timeout) socket.setTimeout(idleMs);
 }
 
 async function sendPiped(res: ServerResponse, body: Readable, length: number): Promise<void> {

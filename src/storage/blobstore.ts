@@ -9,6 +9,16 @@ import type { Digest } from '../oci/digest.js';
 /** A request body or any other source of bytes, consumed once. */
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
+/** A store's answer on a connection of its own, its head read (OpenBlob.connection). */
+export interface StoreConnection {
+  /** The socket's descriptor: nothing in Node reads it any more. */
+  readonly fd: number;
+  /** Body bytes that arrived with the head (at least one, unless the range is empty). */
+  readonly first: Buffer;
+  /** Ends the connection (after the body, or to abandon it). */
+  close(): void;
+}
+
 export interface OpenBlob {
   readonly size: number;
   /** A stream of bytes [start, end] (inclusive); the whole blob by default. Closes the blob when done. */
@@ -24,6 +34,12 @@ export interface OpenBlob {
    * download pipes them to the client as they arrive, with no copy through berth's own buffers.
    */
   body?(start: number, end: number): Promise<Readable>;
+  /**
+   * Bytes [start, end] on a connection of the store's own that Node no longer reads, its answer's
+   * head checked: a download moves them to its client with splice(2). Only for stores reached over
+   * plain TCP. The blob's close() ends the connection.
+   */
+  connection?(start: number, end: number): Promise<StoreConnection>;
 }
 
 export interface BlobStatter {

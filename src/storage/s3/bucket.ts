@@ -21,6 +21,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { isNotFound, unavailable } from './errors.js';
+import type { StoreConnection } from '../blobstore.js';
+import { rawGet } from './raw-get.js';
 
 export interface S3Options {
   /** http(s)://host:port of an S3-compatible store; absent: AWS's endpoint for the region. */
@@ -51,10 +53,15 @@ export class S3Bucket {
   readonly name: string;
   /** endpoint/bucket, for messages. */
   readonly where: string;
+  /** Whether the store is reached over plain TCP, where a GET's body can be moved by splice(2) (raw-get.ts). */
+  readonly plainHttp: boolean;
+  private readonly timeouts: { connectTimeoutMs: number; requestTimeoutMs: number };
 
   constructor(o: S3Options) {
     this.name = o.bucket;
     this.where = `${o.endpoint ?? `s3.${o.region}.amazonaws.com`}/${o.bucket}`;
+    this.plainHttp = o.endpoint?.startsWith('http://') ?? false;
+    this.timeouts = { connectTimeoutMs: o.connectTimeoutMs, requestTimeoutMs: o.requestTimeoutMs };
     const httpsAgent = o.ca !== undefined || o.insecure ? new HttpsAgent({ keepAlive: true, ...(o.ca !== undefined ? { ca: readFileSync(o.ca) } : {}), rejectUnauthorized: !o.insecure }) : undefined;
     this.client = new S3Client({
       region: o.region,
@@ -175,6 +182,12 @@ export class S3Bucket {
   async presignGet(key: string, seconds: number): Promise<string> {
     const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.name, Key: key }), { expiresIn: seconds });
+  }
+
+  /** Bytes [start, end] of an object on a connection of its own (raw-get.ts); undefined when it is not there. */
+  async connection(key: string, start: number, end: number): Promise<StoreConnection | undefined> {
+    // valid long enough for the request to reach the store, not to be reused
+    return rawGet(new URL(await this.presignGet(key, 60)), start, end, this.where, this.timeouts);
   }
 
   destroy(): void {

@@ -1,17 +1,19 @@
 /**
- * An open blob in the object store. `stream()` and `body()` (what a download pipes to its client)
- * are one ranged GET each. `read()` (the bundle exporter) serves sequential reads from one GET that
+ * An open blob in the object store. `stream()`, `body()` (what a download pipes to its client) and
+ * `connection()` (what a download splices to its client) are one ranged GET each. `read()` (the bundle exporter) serves sequential reads from one GET that
  * stays open, so a walk is one request however many buffers it is read into; a read elsewhere starts
  * a new ranged GET.
  */
 import { Readable } from 'node:stream';
-import type { OpenBlob } from '../blobstore.js';
+import type { OpenBlob, StoreConnection } from '../blobstore.js';
 import { RegistryError } from '../../oci/errors.js';
 import type { S3Bucket } from './bucket.js';
+
 
 export class S3OpenBlob implements OpenBlob {
   private reader: AsyncIterator<Buffer> | undefined;
   private source: Readable | undefined;
+  private conn: StoreConnection | undefined;
   /** Where the open GET stands, and bytes it gave beyond the last read. */
   private position = -1;
   private rest: Buffer | undefined;
@@ -20,7 +22,9 @@ export class S3OpenBlob implements OpenBlob {
     private readonly bucket: S3Bucket,
     private readonly key: string,
     readonly size: number,
-  ) {}
+  ) {
+    if (bucket.plainHttp) this.connection = (start, end) => this.connect(start, end);
+  }
 
   stream(start?: number, end?: number): Readable {
     // the GET starts when the stream is first read; an object gone meanwhile ends it with an error
@@ -41,6 +45,16 @@ export class S3OpenBlob implements OpenBlob {
     if (!body) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown: it was deleted as its download began');
     this.source = body; // close() ends it
     return body;
+  }
+
+  /** Present when the store is reached over plain TCP (see raw-get.ts). */
+  readonly connection?: (start: number, end: number) => Promise<StoreConnection>;
+
+  private async connect(start: number, end: number): Promise<StoreConnection> {
+    const conn = await this.bucket.connection(this.key, start, end);
+    if (!conn) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown: it was deleted as its download began');
+    this.conn = conn; // close() ends it
+    return conn;
   }
 
   async read(buf: Buffer, length: number, position: number): Promise<number> {
@@ -75,6 +89,8 @@ export class S3OpenBlob implements OpenBlob {
   }
 
   async close(): Promise<void> {
+    this.conn?.close();
+    this.conn = undefined;
     this.source?.destroy();
     this.source = undefined;
     this.reader = undefined;
