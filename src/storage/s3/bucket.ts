@@ -180,8 +180,10 @@ export class S3Bucket {
 
   /** A presigned GET of the object (SigV4), valid for `seconds`. */
   async presignGet(key: string, seconds: number): Promise<string> {
-    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.name, Key: key }), { expiresIn: seconds });
+    // the package is CommonJS: its exports object is the default export both from node_modules and
+    // from the bundle's chunk (src/build/bundle.mjs), where esbuild gives it no named exports
+    const { default: presigner } = await import('@aws-sdk/s3-request-presigner');
+    return presigner.getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.name, Key: key }), { expiresIn: seconds });
   }
 
   /** Bytes [start, end] of an object on a connection of its own (raw-get.ts); undefined when it is not there. */
