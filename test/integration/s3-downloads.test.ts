@@ -8,48 +8,15 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { blob, errorCode, pushBlob } from '../helpers/oci.js';
 import { parseDigest } from '../../src/oci/digest.js';
 import { sent } from '../../src/http/zero-copy.js';
+import { exchange as raw, getRequest as get, splitHead as split } from '../helpers/raw-http.js';
 
 const MiB = 1024 * 1024;
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-/** A raw HTTP/1.1 exchange: `requests` written at once; reads `pauseEvery` bytes then pauses; leaves after `leaveAfter`. */
-function raw(port: number, requests: string, opts: { pauseEvery?: number; leaveAfter?: number } = {}): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
-    const parts: Buffer[] = [];
-    let got = 0;
-    let since = 0;
-    sock.on('data', (d: Buffer) => {
-      parts.push(d);
-      got += d.length;
-      since += d.length;
-      if (opts.leaveAfter !== undefined && got >= opts.leaveAfter) {
-        sock.destroy();
-        resolve(Buffer.concat(parts));
-      } else if (opts.pauseEvery && since >= opts.pauseEvery) {
-        since = 0;
-        sock.pause();
-        setTimeout(() => sock.resume(), 10);
-      }
-    });
-    sock.on('end', () => resolve(Buffer.concat(parts)));
-    sock.on('error', reject);
-    sock.write(requests);
-  });
-}
-
-const get = (path: string, close = false) => `GET ${path} HTTP/1.1\r\nHost: x\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
-
-function split(response: Buffer): { head: string; body: Buffer } {
-  const i = response.indexOf('\r\n\r\n');
-  return { head: response.subarray(0, i).toString('latin1'), body: response.subarray(i + 4) };
-}
 
 describe('blob downloads from S3 (s3+postgres)', () => {
   let reg: TestRegistry;

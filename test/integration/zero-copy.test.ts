@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { exchange, getRequest, splitHead as body } from '../helpers/raw-http.js';
 import { blob, pushBlob } from '../helpers/oci.js';
 import { sendfile, sent } from '../../src/http/zero-copy.js';
 
@@ -18,39 +18,8 @@ const repo = 'zc/app';
 
 const hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** A raw HTTP/1.1 GET that reads `pauseEvery` bytes, then pauses `pauseMs`; resolves the whole response. */
-function rawGet(port: number, path: string, opts: { pauseEvery?: number; pauseMs?: number; leaveAfter?: number; extra?: string } = {}): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = connect(port, '127.0.0.1');
-    sock.setNoDelay(true);
-    const parts: Buffer[] = [];
-    let got = 0;
-    let sincePause = 0;
-    sock.on('data', (d: Buffer) => {
-      parts.push(d);
-      got += d.length;
-      sincePause += d.length;
-      if (opts.leaveAfter !== undefined && got >= opts.leaveAfter) {
-        sock.destroy();
-        resolve(Buffer.concat(parts));
-        return;
-      }
-      if (opts.pauseEvery && sincePause >= opts.pauseEvery) {
-        sincePause = 0;
-        sock.pause();
-        setTimeout(() => sock.resume(), opts.pauseMs ?? 20);
-      }
-    });
-    sock.on('end', () => resolve(Buffer.concat(parts)));
-    sock.on('error', reject);
-    sock.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${opts.extra ?? ''}\r\n`);
-  });
-}
-
-function body(response: Buffer): { head: string; body: Buffer } {
-  const i = response.indexOf('\r\n\r\n');
-  return { head: response.subarray(0, i).toString('latin1'), body: response.subarray(i + 4) };
-}
+/** A GET that closes the connection after its answer (see raw-http.ts for the options). */
+const rawGet = (port: number, path: string, opts: Parameters<typeof exchange>[2] = {}) => exchange(port, getRequest(path, true), opts);
 
 describe('zero-copy blob downloads', () => {
   let reg: TestRegistry;
@@ -125,15 +94,7 @@ describe('zero-copy blob downloads', () => {
   });
 
   it('frames keep-alive answers: a blob, then a manifest-less 404, then the blob again on one connection', async () => {
-    const response = await new Promise<Buffer>((resolve, reject) => {
-      const sock = connect(port, '127.0.0.1');
-      const parts: Buffer[] = [];
-      sock.on('data', (d: Buffer) => parts.push(d));
-      sock.on('end', () => resolve(Buffer.concat(parts)));
-      sock.on('error', reject);
-      const get = (path: string, close = false) => `GET ${path} HTTP/1.1\r\nHost: x\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
-      sock.write(get(`/v2/${repo}/blobs/${big.digest}`) + get(`/v2/${repo}/manifests/nope`) + get(`/v2/${repo}/blobs/${big.digest}`, true));
-    });
+    const response = await exchange(port, getRequest(`/v2/${repo}/blobs/${big.digest}`) + getRequest(`/v2/${repo}/manifests/nope`) + getRequest(`/v2/${repo}/blobs/${big.digest}`, true));
     const first = body(response);
     expect(first.head).toMatch(/^HTTP\/1\.1 200/);
     expect(hex(first.body.subarray(0, big.bytes.length))).toBe(hex(big.bytes));
