@@ -43,7 +43,7 @@ const PIPED_AHEAD = 256 * 1024;
  * connections closed behind them must stay few.
  */
 const SPLICE_MIN = 1024 * 1024;
-/** How long a spliced download may move nothing before it fails, when the socket has no idle timeout of its own. */
+/** How long a spliced download's client may take nothing before it fails, when its socket has no idle timeout of its own. */
 const SPLICE_IDLE_MS = 60_000;
 /** Sent by the kernel alone before another chunk goes through Node, so its idle timer sees activity. */
 const MAX_UNSEEN = 64 * 1024 * 1024;
@@ -132,12 +132,12 @@ async function sendSpliced(res: ServerResponse, kernel: Splice, socketFd: number
   const leave = () => kernel.shutdown(sock); // the thread's next wait or write fails at once
   res.once('close', leave);
   // Node's idle timer sees none of the thread's bytes: it is kept from firing while the thread
-  // runs, and the thread applies the same idle limit to the bytes it moves
+  // runs, and the thread applies the same limit to the client, and the store's own to the store
   const socket = res.socket!;
   const idleMs = socket.timeout || SPLICE_IDLE_MS;
   const keepAlive = socket.timeout ? setInterval(() => socket.setTimeout(idleMs), idleMs / 3) : undefined;
   try {
-    const n = await kernel.splice(sock, conn.fd, length - conn.first.length, idleMs);
+    const n = await kernel.splice(sock, conn.fd, length - conn.first.length, idleMs, conn.idleMs);
     sent.spliced += n;
   } finally {
     clearInterval(keepAlive);

@@ -14,9 +14,9 @@ export interface NativeAddon {
   /**
    * Moves `count` bytes from the socket `inFd` to the socket `outFd` with splice(2) on a thread of its
    * own; resolves `count`, or rejects (with `errno` and the bytes `moved`) when either side fails, the
-   * input ends early, or nothing moves for `idleMs`.
+   * input ends early, the output takes nothing for `outIdleMs` or the input sends nothing for `inIdleMs`.
    */
-  splice(outFd: number, inFd: number, count: number, idleMs: number): Promise<number>;
+  splice(outFd: number, inFd: number, count: number, outIdleMs: number, inIdleMs: number): Promise<number>;
   /** shutdown(2) both ways: a transfer on the socket fails at once. */
   shutdown(fd: number): void;
   /** malloc_trim(0): free pages inside malloc's arenas go back to the system (src/cli/memory.ts). */

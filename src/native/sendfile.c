@@ -9,12 +9,13 @@
  * connection under the call, and the connection ends when both are closed.
  * Linux only; without this addon berth copies through user space (src/http/send-blob.ts).
  *
- * Also splice(outFd, inFd, count, idleMs): moves `count` bytes from the socket `inFd` (an object
+ * Also splice(outFd, inFd, count, outIdleMs, inIdleMs): moves `count` bytes from the socket `inFd` (an object
  * store's answer) to the socket `outFd` through a pipe with splice(2), so they never enter user space.
  * It runs on a thread of its own, not the pool: it waits on the network for as long as the transfer
  * takes, and pool threads are what the filesystem, LevelDB and the access log need meanwhile. Both
  * sockets are non-blocking (libuv made them so); the thread poll()s whichever one it waits for, and
- * fails with ETIMEDOUT after idleMs without progress. shutdown(fd) ends a transfer early: the
+ * fails with ETIMEDOUT when the client takes nothing for outIdleMs, or the store sends nothing for
+ * inIdleMs (each side's own idle limit: a stalled store is the store's failure). shutdown(fd) ends a transfer early: the
  * thread's next splice or poll on that socket fails at once.
  *
  * Also trim(): glibc's malloc_trim(0), which gives the free pages inside malloc's arenas back to the
@@ -139,7 +140,8 @@ typedef struct {
   int in_fd;
   int64_t count;
   int64_t moved;
-  int idle_ms;
+  int out_idle_ms;
+  int in_idle_ms;
   int err;
   const char *what;
 } Splice;
@@ -196,7 +198,7 @@ static void splice_all(Splice *job) {
       { .fd = job->out_fd, .events = in_pipe > 0 ? POLLOUT : 0 },
       { .fd = job->in_fd, .events = POLLIN },
     };
-    int r = poll(fds, in_pipe > 0 ? 1 : 2, job->idle_ms);
+    int r = poll(fds, in_pipe > 0 ? 1 : 2, in_pipe > 0 ? job->out_idle_ms : job->in_idle_ms);
     if (r == 0) {
       job->err = ETIMEDOUT;
       job->what = in_pipe > 0 ? "the client took nothing" : "the object store sent nothing";
@@ -252,12 +254,12 @@ static void *splice_thread(void *data) {
   return NULL;
 }
 
-/* splice(outFd: number, inFd: number, count: number, idleMs: number): Promise<number> */
+/* splice(outFd: number, inFd: number, count: number, outIdleMs: number, inIdleMs: number): Promise<number> */
 static napi_value splice_sockets(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], promise, name;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 4) {
-    napi_throw_type_error(env, NULL, "splice(outFd, inFd, count, idleMs)");
+  size_t argc = 5;
+  napi_value argv[5], promise, name;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5) {
+    napi_throw_type_error(env, NULL, "splice(outFd, inFd, count, outIdleMs, inIdleMs)");
     return NULL;
   }
   Splice *job = calloc(1, sizeof(Splice));
@@ -266,10 +268,11 @@ static napi_value splice_sockets(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (napi_get_value_int32(env, argv[0], &job->out_fd) != napi_ok || napi_get_value_int32(env, argv[1], &job->in_fd) != napi_ok ||
-      napi_get_value_int64(env, argv[2], &job->count) != napi_ok || napi_get_value_int32(env, argv[3], &job->idle_ms) != napi_ok ||
-      job->out_fd < 0 || job->in_fd < 0 || job->count < 0 || job->idle_ms <= 0) {
+      napi_get_value_int64(env, argv[2], &job->count) != napi_ok || napi_get_value_int32(env, argv[3], &job->out_idle_ms) != napi_ok ||
+      napi_get_value_int32(env, argv[4], &job->in_idle_ms) != napi_ok || job->out_fd < 0 || job->in_fd < 0 || job->count < 0 || job->out_idle_ms <= 0 ||
+      job->in_idle_ms <= 0) {
     free(job);
-    napi_throw_type_error(env, NULL, "splice(outFd, inFd, count, idleMs): non-negative integers, idleMs above 0");
+    napi_throw_type_error(env, NULL, "splice(outFd, inFd, count, outIdleMs, inIdleMs): non-negative integers, the idle limits above 0");
     return NULL;
   }
   napi_create_promise(env, &job->deferred, &promise);

@@ -15,6 +15,8 @@ export interface StoreConnection {
   readonly fd: number;
   /** Body bytes that arrived with the head (at least one, unless the range is empty). */
   readonly first: Buffer;
+  /** How long the store may send nothing before the download fails (its request timeout). */
+  readonly idleMs: number;
   /** Ends the connection (after the body, or to abandon it). */
   close(): void;
 }

@@ -75,7 +75,7 @@ describe('native splice', () => {
     const from = await quietSocket(await store(body));
     const to = await quietSocket(await out.port);
     from.sock.write('go');
-    expect(await native!.splice(to.fd, from.fd, body.length, 5000)).toBe(body.length);
+    expect(await native!.splice(to.fd, from.fd, body.length, 5000, 5000)).toBe(body.length);
     to.sock.destroy();
     await expect.poll(() => out.got().length).toBe(body.length);
     expect(hex(out.got())).toBe(hex(body));
@@ -87,8 +87,8 @@ describe('native splice', () => {
     const from = await quietSocket(await store(body));
     const to = await quietSocket(await out.port);
     from.sock.write('go');
-    expect(await native!.splice(to.fd, from.fd, MiB + 7, 5000)).toBe(MiB + 7);
-    expect(await native!.splice(to.fd, from.fd, 2 * MiB - 7, 5000)).toBe(2 * MiB - 7);
+    expect(await native!.splice(to.fd, from.fd, MiB + 7, 5000, 5000)).toBe(MiB + 7);
+    expect(await native!.splice(to.fd, from.fd, 2 * MiB - 7, 5000, 5000)).toBe(2 * MiB - 7);
     await expect.poll(() => out.got().length).toBe(body.length);
     expect(hex(out.got())).toBe(hex(body));
   });
@@ -99,19 +99,32 @@ describe('native splice', () => {
     const from = await quietSocket(await store(body, true));
     const to = await quietSocket(await out.port);
     from.sock.write('go');
-    const err = (await native!.splice(to.fd, from.fd, 2 * MiB, 5000).catch((e: unknown) => e)) as Error & { moved: number };
+    const err = (await native!.splice(to.fd, from.fd, 2 * MiB, 5000, 5000).catch((e: unknown) => e)) as Error & { moved: number };
     expect(err.message).toMatch(/ended early/);
     expect(err.moved).toBe(MiB);
   });
 
-  it('fails after idleMs when the store sends nothing', async () => {
+  it("fails after the store's idle limit when it sends nothing, however long the client's", async () => {
     const out = sink();
     const from = await quietSocket(await listen(() => undefined));
     const to = await quietSocket(await out.port);
     const t = Date.now();
-    const err = (await native!.splice(to.fd, from.fd, MiB, 300).catch((e: unknown) => e)) as Error & { errno: number };
+    const err = (await native!.splice(to.fd, from.fd, MiB, 60_000, 300).catch((e: unknown) => e)) as Error & { errno: number };
     expect(err.message).toMatch(/sent nothing/);
     expect(Date.now() - t).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - t).toBeLessThan(3000);
+  });
+
+  it("fails after the client's idle limit when it takes nothing, however long the store's", async () => {
+    const body = randomBytes(32 * MiB); // more than the client's socket, the pipe and the store's socket hold
+    const from = await quietSocket(await store(body));
+    const to = await quietSocket(await listen(() => undefined)); // never reads
+    from.sock.write('go');
+    const t = Date.now();
+    const err = (await native!.splice(to.fd, from.fd, body.length, 300, 60_000).catch((e: unknown) => e)) as Error & { moved: number };
+    expect(err.message).toMatch(/client took nothing/);
+    expect(err.moved).toBeGreaterThan(0);
+    expect(err.moved).toBeLessThan(body.length);
     expect(Date.now() - t).toBeLessThan(3000);
   });
 
@@ -120,7 +133,7 @@ describe('native splice', () => {
     const from = await quietSocket(await listen(() => undefined));
     const to = await quietSocket(await out.port);
     const t = Date.now();
-    const moving = native!.splice(to.fd, from.fd, MiB, 30_000).catch((e: unknown) => e);
+    const moving = native!.splice(to.fd, from.fd, MiB, 30_000, 30_000).catch((e: unknown) => e);
     setTimeout(() => native!.shutdown(to.fd), 100);
     const err = (await moving) as Error;
     expect(err.message).toMatch(/client left/);
@@ -128,7 +141,8 @@ describe('native splice', () => {
   });
 
   it('rejects bad arguments', () => {
-    expect(() => native!.splice(-1, 0, 1, 100)).toThrow(TypeError);
-    expect(() => native!.splice(1, 0, 1, 0)).toThrow(TypeError);
+    expect(() => native!.splice(-1, 0, 1, 100, 100)).toThrow(TypeError);
+    expect(() => native!.splice(1, 0, 1, 0, 100)).toThrow(TypeError);
+    expect(() => native!.splice(1, 0, 1, 100, 0)).toThrow(TypeError);
   });
 });

@@ -72,7 +72,7 @@ export function rawGet(url: URL, start: number, end: number, where: string, t: T
         settle(new Error('the store connection has no descriptor'));
         return false;
       }
-      settle(undefined, { fd, first, close: () => sock.destroy() });
+      settle(undefined, { fd, first, idleMs: t.requestTimeoutMs, close: () => sock.destroy() });
       return false; // Node reads no more of this socket
     };
     const sock: Socket = connect({ host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port || 80), onread: { buffer: Buffer.allocUnsafe(READ_BUFFER), callback: onRead } });

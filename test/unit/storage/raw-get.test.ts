@@ -57,6 +57,7 @@ describe('rawGet', () => {
     expect(await s.request).toBe('GET /bucket/key?X-Amz-Signature=abc HTTP/1.1\r\nHost: ' + s.url.host + '\r\nRange: bytes=5-14\r\nConnection: close\r\n\r\n');
     expect(conn.first.toString()).toBe('abcd');
     expect(conn.fd).toBeGreaterThan(2);
+    expect(conn.idleMs).toBe(300); // the store's request timeout
     conn.close();
   });
 
